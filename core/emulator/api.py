@@ -1,0 +1,564 @@
+"""Stripe's REST endpoints for Connect resources: routing, validation and the objects they return."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import ledger, objects
+from .state import PLATFORM, Record, State
+
+NAMES = {"accounts": "account", "charges": "charge", "transfers": "transfer", "payouts": "payout",
+         "application_fees": "application fee", "refunds": "refund", "disputes": "dispute",
+         "balance_transactions": "balance transaction", "events": "event",
+         "transfer_reversals": "transfer reversal", "fee_refunds": "fee refund"}
+LIST_FILTERS = {
+    "accounts": (),
+    "charges": ("payment_intent", "transfer_group", "customer"),
+    "transfers": ("destination", "transfer_group"),
+    "payouts": ("status", "destination"),
+    "application_fees": ("charge",),
+    "refunds": ("charge", "payment_intent"),
+    "disputes": ("charge", "payment_intent"),
+    "balance_transactions": ("type", "source", "currency"),
+    "events": ("type", "types", "delivery_success"),
+}
+LIST_PARAMS = ("limit", "starting_after", "ending_before", "created", "expand")
+
+
+class ApiError(Exception):
+    """An error answered in Stripe's JSON shape."""
+
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
+                 code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.code, self.param = status, message, type_, code, param
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.type, "message": self.message,
+                                 "request_log_url": f"https://dashboard.stripe.com/test/logs/{request_id}"}
+        if self.code:
+            error["code"] = self.code
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
+        if self.param:
+            error["param"] = self.param
+        return {"error": error}
+
+
+def missing(resource: str, object_id: str, param: str = "id") -> ApiError:
+    return ApiError(404, f"No such {NAMES.get(resource, resource)}: '{object_id}'", code="resource_missing",
+                    param=param)
+
+
+@dataclass
+class Call:
+    """One API request after auth: who is asking, in which scope, with which params."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    scope: str | None
+    now: int
+    request_id: str
+    idempotency_key: str | None = None
+    match: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return {"id": self.request_id, "idempotency_key": self.idempotency_key}
+
+
+Handler = Callable[[State, Call], Any]
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    allowed: tuple[str, ...]
+    template: str
+
+
+ROUTES: list[Route] = []
+
+
+def route(method: str, template: str, allowed: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append(Route(method, regex, handler, allowed + ("expand",), template))
+        return handler
+
+    return register
+
+
+def resolve(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    known_path = False
+    for candidate in ROUTES:
+        found = candidate.pattern.match(path)
+        if found:
+            known_path = True
+            if candidate.method == method:
+                return candidate, found.groupdict()
+    if known_path:
+        raise ApiError(405, f"Unrecognized request URL ({method}: {path}). This endpoint does not accept {method}.")
+    raise ApiError(404, f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
+                        "we can help at https://support.stripe.com/.")
+
+
+def check_unknown(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for name in params:
+        if name not in allowed:
+            raise ApiError(400, f"Received unknown parameter: {name}", param=name)
+
+
+# --- param helpers ----------------------------------------------------------------------------
+
+def _int(params: dict[str, Any], name: str, low: int | None = None, high: int | None = None,
+         default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, (dict, list)) or not re.fullmatch(r"-?\d+", str(raw)):
+        raise ApiError(400, f"Invalid integer: {raw}", param=name)
+    value = int(raw)
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, f"Invalid {name}: must be {bounds}", param=name)
+    return value
+
+
+def _bool(params: dict[str, Any], name: str, default: bool = False) -> bool:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if str(raw).lower() in ("true", "false"):
+        return str(raw).lower() == "true"
+    raise ApiError(400, f"Invalid boolean: {raw}", param=name)
+
+
+def _choice(params: dict[str, Any], name: str, options: tuple[str, ...], required: bool = False) -> str | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise ApiError(400, f"Missing required param: {name}.", param=name)
+        return None
+    if raw not in options:
+        raise ApiError(400, f"Invalid {name}: must be one of {', '.join(options)}", param=name)
+    return str(raw)
+
+
+def _required(params: dict[str, Any], name: str) -> str:
+    raw = params.get(name)
+    if raw is None or raw == "" or isinstance(raw, (dict, list)):
+        raise ApiError(400, f"Missing required param: {name}.", param=name)
+    return str(raw)
+
+
+def _metadata(params: dict[str, Any]) -> dict[str, str] | None:
+    raw = params.get("metadata")
+    if raw is None:
+        return None
+    if raw == "":
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(400, "Invalid object", param="metadata")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _created_filter(params: dict[str, Any]) -> dict[str, int]:
+    raw = params.get("created")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        value = _int(params, "created")
+        return {"gte": value, "lte": value}  # type: ignore[dict-item]
+    result = {}
+    for op, value in raw.items():
+        if op not in ("gt", "gte", "lt", "lte"):
+            raise ApiError(400, f"Received unknown parameter: created[{op}]", param=f"created[{op}]")
+        result[op] = _int({op: value}, op)
+        if result[op] is None:
+            raise ApiError(400, f"Invalid integer: {value}", param=f"created[{op}]")
+    return result  # type: ignore[return-value]
+
+
+# --- lists and retrieves ----------------------------------------------------------------------
+
+def list_page(state: State, call: Call, resource: str, url: str, keep: Callable[[Record], bool] | None = None,
+              scope: str | None | object = ...) -> dict[str, Any]:
+    params = call.params
+    check_unknown(params, LIST_PARAMS + LIST_FILTERS[resource])
+    limit = _int(params, "limit", 1, 100, default=10)
+    the_scope = call.scope if scope is ... else scope
+    cursors = {}
+    for name in ("starting_after", "ending_before"):
+        value = params.get(name)
+        if value is not None:
+            if value == "" or not state.contains(the_scope, resource, str(value)):
+                raise missing(resource, str(value), param=name)
+            cursors[name] = str(value)
+    if len(cursors) == 2:
+        raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.",
+                       param="ending_before")
+    page = state.page(the_scope, resource, limit or 10, _created_filter(params), cursors.get("starting_after"),
+                      cursors.get("ending_before"), _combine(keep, _filters(resource, params)))
+    data = [objects.render(state, state.records[i]) for i in page.ids]
+    return {"object": "list", "data": data, "has_more": page.has_more, "url": url}
+
+
+def _combine(*keeps: Callable[[Record], bool] | None) -> Callable[[Record], bool] | None:
+    active = [k for k in keeps if k is not None]
+    if not active:
+        return None
+    return lambda rec: all(k(rec) for k in active)
+
+
+def _filters(resource: str, params: dict[str, Any]) -> Callable[[Record], bool] | None:
+    """Equality filters (`charge=`, `destination=`, `type=`), and Stripe's `types[]`/wildcards for events."""
+    checks: list[Callable[[Record], bool]] = []
+    for name in LIST_FILTERS[resource]:
+        value = params.get(name)
+        if value is None or name == "delivery_success":
+            continue
+        if resource == "events" and name in ("type", "types"):
+            checks.append(_event_type_filter(name, value))
+        elif resource == "payouts" and name == "status":
+            _choice(params, "status", ("pending", "paid", "failed", "canceled", "in_transit"))
+            checks.append(lambda rec, v=value: rec["status"] == v)
+        else:
+            checks.append(lambda rec, n=name, v=value: rec.get(n) == v)
+    if not checks:
+        return None
+    return lambda rec: all(c(rec) for c in checks)
+
+
+def _event_type_filter(name: str, value: Any) -> Callable[[Record], bool]:
+    values = value if isinstance(value, list) else [value]
+    if name == "types" and not isinstance(value, list):
+        raise ApiError(400, "Invalid array", param="types")
+    if len(values) > 20:
+        raise ApiError(400, "You may pass at most 20 types.", param="types")
+    patterns = [re.compile("^" + re.escape(str(v)).replace(r"\*", ".*") + "$") for v in values]
+    return lambda rec: any(p.match(rec["type"]) for p in patterns)
+
+
+def retrieve(state: State, call: Call, resource: str, object_id: str) -> Record:
+    rec = state.get(object_id, call.scope, resource)
+    if rec is None:
+        raise missing(resource, object_id)
+    return rec
+
+
+def _list_endpoint(resource: str) -> None:
+    @route("GET", f"/v1/{resource}")
+    def _list(state: State, call: Call) -> Any:
+        if resource == "accounts" and call.scope is not PLATFORM:
+            raise ApiError(400, "This endpoint is only available to platforms, without a Stripe-Account header.")
+        return list_page(state, call, resource, f"/v1/{resource}")
+
+    @route("GET", f"/v1/{resource}/{{id}}")
+    def _retrieve(state: State, call: Call) -> Any:
+        check_unknown(call.params, ("expand",))
+        if resource == "accounts" and call.scope is not PLATFORM and call.match["id"] == call.scope:
+            return objects.render(state, state.records[call.scope])
+        return objects.render(state, retrieve(state, call, resource, call.match["id"]))
+
+
+for _resource in LIST_FILTERS:
+    _list_endpoint(_resource)
+
+
+@route("GET", "/v1/balance")
+def get_balance(state: State, call: Call) -> Any:
+    return objects.balance(state, call.scope)
+
+
+@route("GET", "/v1/account")
+def current_account(state: State, call: Call) -> Any:
+    if call.scope is not PLATFORM:
+        return objects.render(state, state.records[call.scope])
+    return {"id": state.platform_id, "object": "account", "type": "standard", "country": "US",
+            "default_currency": "usd", "business_profile": {"name": "Connect Ops Demo Platform"},
+            "charges_enabled": True, "payouts_enabled": True, "email": "platform@connect-ops.example.com",
+            "settings": {"dashboard": {"display_name": "Connect Ops Demo Platform"}}}
+
+
+@route("GET", "/v1/application_fees/{id}/refunds", ("limit", "starting_after", "ending_before"))
+def list_fee_refunds(state: State, call: Call) -> Any:
+    fee = retrieve(state, call, "application_fees", call.match["id"])
+    refunds = [objects.fee_refund(state, state.records[i]) for i in reversed(fee["refund_ids"])]
+    return {"object": "list", "data": refunds[: _int(call.params, "limit", 1, 100, 10)],
+            "has_more": len(refunds) > (_int(call.params, "limit", 1, 100, 10) or 10),
+            "url": f"/v1/application_fees/{fee['id']}/refunds"}
+
+
+@route("GET", "/v1/transfers/{id}/reversals", ("limit", "starting_after", "ending_before"))
+def list_reversals(state: State, call: Call) -> Any:
+    transfer = retrieve(state, call, "transfers", call.match["id"])
+    data = [objects.transfer_reversal(state, state.records[i]) for i in reversed(transfer["reversal_ids"])]
+    limit = _int(call.params, "limit", 1, 100, 10) or 10
+    return {"object": "list", "data": data[:limit], "has_more": len(data) > limit,
+            "url": f"/v1/transfers/{transfer['id']}/reversals"}
+
+
+@route("GET", "/v1/transfers/{transfer}/reversals/{id}")
+def get_reversal(state: State, call: Call) -> Any:
+    rec = state.records.get(call.match["id"])
+    if rec is None or rec["_resource"] != "transfer_reversals" or rec["transfer"] != call.match["transfer"] \
+            or call.scope is not PLATFORM:
+        raise missing("transfer_reversals", call.match["id"])
+    return objects.render(state, rec)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+@route("POST", "/v1/charges", ("amount", "currency", "source", "description", "metadata", "application_fee_amount",
+                               "transfer_data", "destination", "on_behalf_of", "transfer_group", "receipt_email",
+                               "capture", "statement_descriptor"))
+def create_charge(state: State, call: Call) -> Any:
+    """Test-mode charges: tok_visa succeeds, tok_chargeDeclined declines, tok_createDispute is disputed."""
+    params = call.params
+    amount = _int(params, "amount", 1, 99_999_999)
+    if amount is None:
+        raise ApiError(400, "Missing required param: amount.", param="amount")
+    currency = _choice(params, "currency", tuple(ledger.USD_PER_UNIT), required=True)
+    source = params.get("source") or "tok_visa"
+    destination = (params.get("transfer_data") or {}).get("destination") if isinstance(
+        params.get("transfer_data"), dict) else None
+    destination = destination or params.get("destination")
+    fee = _int(params, "application_fee_amount", 0, amount)
+    if call.scope is not PLATFORM:
+        account, flow = state.records[call.scope], "direct"
+    elif destination:
+        account = state.get(str(destination), PLATFORM, "accounts")
+        if account is None:
+            raise ApiError(400, f"No such destination: '{destination}'", code="resource_missing",
+                           param="transfer_data[destination]")
+        flow = "destination"
+    else:
+        if fee is not None:
+            raise ApiError(400, "Can only apply an application_fee_amount when the request is made on behalf of "
+                                "another account.", param="application_fee_amount")
+        account, flow = {"id": PLATFORM, "default_currency": "usd"}, "separate"
+    if source == "tok_chargeDeclined":
+        ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "failed",
+                             {"description": params.get("description")}, call.request)
+        raise ApiError(402, "Your card was declined.", type_="card_error", code="card_declined")
+    details = {"description": params.get("description"), "metadata": _metadata(params) or {},
+               "transfer_group": params.get("transfer_group"), "customer_email": params.get("receipt_email"),
+               "card": {"brand": "visa", "last4": "0259" if source == "tok_createDispute" else "4242",
+                        "country": "US", "fingerprint": "EmuTestCard42424"},
+               "outcome": {"risk_level": "normal", "risk_score": 12}}
+    if flow == "separate":
+        details["transfer_group"] = params.get("transfer_group")
+    rec = ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "succeeded",
+                               {k: v for k, v in details.items() if v is not None}, call.request)
+    if source == "tok_createDispute":
+        ledger.create_dispute(state, call.now, rec, "fraudulent", request=call.request)
+    return objects.render(state, rec)
+
+
+@route("POST", "/v1/refunds", ("charge", "payment_intent", "amount", "reason", "refund_application_fee",
+                               "reverse_transfer", "metadata", "instructions_email"))
+def create_refund(state: State, call: Call) -> Any:
+    params = call.params
+    charge = _refund_target(state, call)
+    if charge["status"] != "succeeded":
+        raise ApiError(400, f"Charge {charge['id']} has failed; there is nothing to refund.", code="charge_not_refundable",
+                       param="charge")
+    if charge.get("dispute") and state.records[charge["dispute"]]["status"] in ("lost", "needs_response",
+                                                                                  "under_review"):
+        raise ApiError(400, f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+                       code="charge_disputed", param="charge")
+    left = ledger.refundable(charge)
+    if left <= 0:
+        raise ApiError(400, f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded",
+                       param="charge")
+    amount = _int(params, "amount", 1, default=left) or left
+    if amount > left:
+        raise ApiError(400, f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                       code="amount_too_large", param="amount")
+    reason = _choice(params, "reason", ("duplicate", "fraudulent", "requested_by_customer"))
+    refund_fee = _bool(params, "refund_application_fee")
+    reverse = _bool(params, "reverse_transfer")
+    if reverse and not charge.get("transfer"):
+        raise ApiError(400, "You cannot reverse the transfer of a charge that has no transfer "
+                            "(reverse_transfer is for destination charges).", param="reverse_transfer")
+    if refund_fee and not charge.get("application_fee"):
+        raise ApiError(400, "This charge has no application fee to refund.", param="refund_application_fee")
+    rec = ledger.create_refund(state, call.now, charge, amount, reason, refund_fee, reverse, _metadata(params),
+                               call.request)
+    return objects.render(state, rec)
+
+
+def _refund_target(state: State, call: Call) -> Record:
+    charge_id = call.params.get("charge")
+    intent = call.params.get("payment_intent")
+    if charge_id:
+        rec = state.get(str(charge_id), call.scope, "charges")
+        if rec is None:
+            raise missing("charges", str(charge_id), param="charge")
+        return rec
+    if intent:
+        for rec_id in state.collection(call.scope, "charges").ids:
+            rec = state.records[rec_id]
+            if rec.get("payment_intent") == intent:
+                return rec
+        raise ApiError(404, f"No such payment_intent: '{intent}'", code="resource_missing", param="payment_intent")
+    raise ApiError(400, "One of the following params should be provided for this request: payment_intent or charge.",
+                   param="charge")
+
+
+PAYOUT_INTERVALS = ("manual", "daily", "weekly", "monthly")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@route("POST", "/v1/accounts/{id}", ("metadata", "email", "business_profile", "settings"))
+def update_account(state: State, call: Call) -> Any:
+    account = retrieve(state, call, "accounts", call.match["id"])
+    params = call.params
+    changes: dict[str, Any] = {}
+    metadata = _metadata(params)
+    if metadata is not None:
+        merged = dict(account.get("metadata", {}), **metadata) if metadata else {}
+        changes["metadata"] = {k: v for k, v in merged.items() if v != ""}
+    if account["type"] == "standard" and set(params) - {"metadata", "expand"}:
+        raise ApiError(400, "This application does not have the required permissions to update "
+                            f"{', '.join(sorted(set(params) - {'metadata', 'expand'}))} on a Standard account.",
+                       type_="invalid_request_error", code="oauth_not_supported",
+                       param=sorted(set(params) - {"metadata", "expand"})[0])
+    if "email" in params:
+        changes["email"] = str(params["email"]) or None
+    changes.update(_profile_changes(account, params.get("business_profile")))
+    schedule = _schedule_change(account, params.get("settings"))
+    if schedule is not None:
+        changes["payout_schedule"] = schedule
+    if changes:
+        ledger.update_account(state, call.now, account, changes, call.request)
+    return objects.render(state, account)
+
+
+def _profile_changes(account: Record, profile: Any) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    if not isinstance(profile, dict):
+        raise ApiError(400, "Invalid object", param="business_profile")
+    fields = {"name": "business_name", "url": "url", "support_email": "support_email",
+              "support_phone": "support_phone", "product_description": "product_description", "mcc": "mcc"}
+    check_unknown(profile, tuple(fields))
+    return {fields[k]: (str(v) or None) for k, v in profile.items()}
+
+
+def _schedule_change(account: Record, settings: Any) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    if not isinstance(settings, dict) or set(settings) - {"payouts"} or not isinstance(settings.get("payouts"), dict):
+        name = next(iter(settings), "settings") if isinstance(settings, dict) else "settings"
+        raise ApiError(400, f"Received unknown parameter: settings[{name}]", param=f"settings[{name}]")
+    payouts = settings["payouts"]
+    check_unknown({k: v for k, v in payouts.items()}, ("schedule", "statement_descriptor", "debit_negative_balances"))
+    raw = payouts.get("schedule")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ApiError(400, "Invalid object", param="settings[payouts][schedule]")
+    check_unknown(raw, ("interval", "delay_days", "weekly_anchor", "monthly_anchor"))
+    schedule = dict(account["payout_schedule"])
+    interval = _choice(raw, "interval", PAYOUT_INTERVALS) or schedule["interval"]
+    schedule["interval"] = interval
+    if "delay_days" in raw:
+        if raw["delay_days"] == "minimum":
+            schedule["delay_days"] = 2
+        else:
+            delay = _int(raw, "delay_days", 2, 365)
+            schedule["delay_days"] = delay
+    schedule.pop("weekly_anchor", None)
+    schedule.pop("monthly_anchor", None)
+    if interval == "weekly":
+        schedule["weekly_anchor"] = _choice(raw, "weekly_anchor", WEEKDAYS) or \
+            account["payout_schedule"].get("weekly_anchor", "monday")
+    if interval == "monthly":
+        schedule["monthly_anchor"] = _int(raw, "monthly_anchor", 1, 31) or \
+            account["payout_schedule"].get("monthly_anchor", 1)
+    for param in ("weekly_anchor", "monthly_anchor"):
+        if param in raw and param not in schedule:
+            raise ApiError(400, f"{param} is only valid with a {param.split('_')[0]} interval.",
+                           param=f"settings[payouts][schedule][{param}]")
+    return schedule
+
+
+@route("POST", "/v1/accounts/{id}/reject", ("reason",))
+def reject_account(state: State, call: Call) -> Any:
+    account = retrieve(state, call, "accounts", call.match["id"])
+    reason = _choice(call.params, "reason", ledger.REJECT_REASONS, required=True)
+    if account["type"] == "standard":
+        raise ApiError(400, "Only Custom and Express accounts can be rejected: the platform is not liable for "
+                            "negative balances of Standard accounts.", param="account")
+    if str(account["requirements"].get("disabled_reason") or "").startswith("rejected."):
+        raise ApiError(400, f"Account {account['id']} has already been rejected.", param="account")
+    ledger.reject_account(state, call.now, account, str(reason), call.request)
+    return objects.render(state, account)
+
+
+@route("POST", "/v1/accounts/{id}/login_links", ())
+def create_login_link(state: State, call: Call) -> Any:
+    account = retrieve(state, call, "accounts", call.match["id"])
+    if account["type"] != "express":
+        raise ApiError(400, "Cannot create a login link for an account that is not an Express account.",
+                       param="account")
+    token = state.new_id("ll")[3:15]
+    return {"object": "login_link", "created": call.now,
+            "url": f"{objects.DASHBOARD}/express/{account['id']}/{token}"}
+
+
+@route("POST", "/v1/account_links", ("account", "type", "refresh_url", "return_url", "collect",
+                                     "collection_options"))
+def create_account_link(state: State, call: Call) -> Any:
+    params = call.params
+    account_id = _required(params, "account")
+    account = state.get(account_id, PLATFORM, "accounts")
+    if account is None:
+        raise missing("accounts", account_id, param="account")
+    kind = _choice(params, "type", ("account_onboarding", "account_update"), required=True)
+    for name in ("refresh_url", "return_url"):
+        if params.get(name) and not re.match(r"^https?://", str(params[name])):
+            raise ApiError(400, f"Not a valid URL: {params[name]}", param=name)
+    if kind == "account_update" and account["type"] == "standard":
+        raise ApiError(400, "You cannot create `account_update` type Account Links for Standard accounts.",
+                       param="type")
+    token = state.new_id("al")[3:15]
+    return {"object": "account_link", "created": call.now, "expires_at": call.now + 300,
+            "url": f"{objects.DASHBOARD}/setup/{'s' if kind == 'account_onboarding' else 'e'}/{account_id}/{token}"}
+
+
+@route("POST", "/v1/payouts/{id}/cancel", ())
+def cancel_payout(state: State, call: Call) -> Any:
+    payout = retrieve(state, call, "payouts", call.match["id"])
+    if payout["status"] != "pending":
+        raise ApiError(400, f"Payouts can only be canceled while they are pending; this payout is {payout['status']}.",
+                       param="payout")
+    ledger.cancel_payout(state, call.now, payout, call.request)
+    return objects.render(state, payout)
+
+
+@route("POST", "/v1/transfers/{id}/reversals", ("amount", "description", "metadata", "refund_application_fee"))
+def create_reversal(state: State, call: Call) -> Any:
+    transfer = retrieve(state, call, "transfers", call.match["id"])
+    left = transfer["amount"] - transfer["amount_reversed"]
+    if left <= 0:
+        raise ApiError(400, f"Transfer {transfer['id']} has already been fully reversed.", param="amount")
+    amount = _int(call.params, "amount", 1, default=left) or left
+    if amount > left:
+        raise ApiError(400, f"Reversal amount ({amount}) is greater than the amount left on the transfer ({left}).",
+                       param="amount")
+    rec = ledger.reverse(state, call.now, transfer, amount, metadata=_metadata(call.params), request=call.request)
+    if _bool(call.params, "refund_application_fee"):
+        charge = state.records.get(transfer.get("source_transaction") or "")
+        fee = state.records.get((charge or {}).get("application_fee") or "")
+        if fee is not None and charge is not None:
+            share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / transfer["amount"]))
+            if share > 0:
+                ledger.refund_fee(state, call.now, fee, share, call.request)
+    return objects.render(state, rec)

@@ -1,0 +1,382 @@
+"""Money movements as Stripe performs them: each operation writes every object it touches
+(charge, fee, transfer, payment, balance transactions) and the events Stripe would send.
+
+The seed and the HTTP writes share these functions, so demo data and live actions agree.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .state import PLATFORM, Record, State
+
+DAY = 86_400
+EVENT_RETENTION = 30 * DAY
+PLATFORM_CURRENCY = "usd"
+ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp", "xof"})
+USD_PER_UNIT = {"usd": 1.0, "eur": 1.08, "gbp": 1.27, "cad": 0.73, "jpy": 0.0067}
+
+
+def minor_per_unit(currency: str) -> int:
+    return 1 if currency in ZERO_DECIMAL else 100
+
+
+def convert(amount: int, currency: str, to: str) -> tuple[int, float | None]:
+    """Amount in `to`'s minor units and the exchange rate used (None when no conversion)."""
+    if currency == to:
+        return amount, None
+    rate = round(USD_PER_UNIT[currency] / USD_PER_UNIT[to], 6)
+    major = amount / minor_per_unit(currency)
+    return round(major * rate * minor_per_unit(to)), rate
+
+
+def stripe_fee(amount: int, currency: str) -> int:
+    """2.9% + 30 cents (or the local equivalent), Stripe's standard card pricing."""
+    fixed = 30 if currency not in ZERO_DECIMAL else 50
+    return round(amount * 0.029) + fixed
+
+
+def _available_on(created: int, delay_days: int = 2) -> int:
+    return (created // DAY + delay_days) * DAY
+
+
+# --- events -----------------------------------------------------------------------------------
+
+def snapshot(rec: Record) -> Record:
+    """A frozen copy of a record for an event's data.object."""
+    return copy.deepcopy(rec) if rec["_resource"] == "accounts" else {
+        k: (v.copy() if isinstance(v, (list, dict)) else v) for k, v in rec.items()
+    }
+
+
+def emit(state: State, created: int, event_type: str, rec: Record,
+         previous: dict[str, Any] | None = None, request: dict[str, Any] | None = None) -> Record | None:
+    """Append an event in the object's scope, unless it is older than Stripe's retention window."""
+    if created < state.now() - EVENT_RETENTION:
+        return None
+    scope = rec["_scope"] if rec["_resource"] != "accounts" else rec["id"]
+    event = {"id": state.new_id("evt"), "created": created, "type": event_type, "snapshot": snapshot(rec),
+             "previous_attributes": previous}
+    if request:
+        event["request_id"] = request.get("id")
+        event["idempotency_key"] = request.get("idempotency_key")
+    return state.add("events", event, scope)
+
+
+# --- balance transactions ---------------------------------------------------------------------
+
+def balance_txn(state: State, scope: str | None, created: int, amount: int, currency: str, kind: str,
+                category: str, source: str | None, fees: list[dict[str, Any]] | None = None,
+                description: str | None = None, settle_in: str | None = None,
+                available_on: int | None = None) -> Record:
+    """A balance transaction, converted into the scope's settlement currency when they differ."""
+    settle = settle_in or currency
+    settled, rate = convert(amount, currency, settle)
+    fee_details = [dict(f, amount=convert(f["amount"], currency, settle)[0]) for f in fees or ()]
+    rec = {"id": state.new_id("txn"), "created": created, "amount": settled, "currency": settle,
+           "exchange_rate": rate, "type": kind, "reporting_category": category, "source": source,
+           "fee_details": fee_details, "description": description,
+           "available_on": available_on if available_on is not None else _available_on(created)}
+    return state.add("balance_transactions", rec, scope)
+
+
+def _fee(amount: int, description: str = "Stripe processing fees") -> dict[str, Any]:
+    return {"amount": amount, "application": None, "description": description, "type": "stripe_fee"}
+
+
+# --- charges ----------------------------------------------------------------------------------
+
+def create_charge(state: State, created: int, account: Record, flow: str, amount: int, currency: str,
+                  fee_amount: int | None = None, status: str = "succeeded", details: dict[str, Any] | None = None,
+                  request: dict[str, Any] | None = None) -> Record:
+    """A card charge in one of Connect's three flows: destination, direct, or separate (charge then transfer)."""
+    scope = account["id"] if flow == "direct" else PLATFORM
+    rec: Record = {"id": state.new_id("ch"), "created": created, "amount": amount, "currency": currency,
+                   "status": status, "amount_refunded": 0, "refund_ids": [], **(details or {})}
+    rec["payment_intent"] = state.new_id("pi")
+    rec["payment_method"] = state.new_id("pm")
+    if flow == "destination":
+        rec["destination"] = account["id"]
+        rec["on_behalf_of"] = account["id"] if account.get("on_behalf_of") else None
+    if flow in ("destination", "direct") and fee_amount is not None:
+        rec["application_fee_amount"] = fee_amount
+    if flow == "separate":
+        rec["transfer_group"] = f"group_{rec['id'][3:]}"
+    state.add("charges", rec, scope)
+    if status != "succeeded":
+        rec.update(failure_code=rec.get("failure_code") or "card_declined",
+                   failure_message=rec.get("failure_message") or "Your card was declined.")
+        emit(state, created, "charge.failed", rec, request=request)
+        return rec
+    settle = PLATFORM_CURRENCY if scope is PLATFORM else account["default_currency"]
+    fees = [_fee(stripe_fee(amount, currency))]
+    if flow == "direct" and fee_amount:
+        fees.append({"amount": fee_amount, "application": state.application_id,
+                     "description": "Application fee", "type": "application_fee"})
+    txn = balance_txn(state, scope, created, amount, currency, "charge", "charge", rec["id"], fees,
+                      rec.get("description"), settle_in=settle)
+    rec["balance_transaction"] = txn["id"]
+    emit(state, created, "charge.succeeded", rec, request=request)
+    if flow == "destination":
+        transfer = create_transfer(state, created, account, amount, currency, source_charge=rec, request=request)
+        rec["transfer"] = transfer["id"]
+        if fee_amount:
+            fee = create_application_fee(state, created, account, fee_amount, currency,
+                                         charge_id=transfer["destination_payment"], origin=rec["id"], request=request)
+            rec["application_fee"] = fee["id"]
+            payment = state.records[transfer["destination_payment"]]
+            payment["application_fee"] = fee["id"]
+            payment["application_fee_amount"] = fee_amount
+            ptxn = state.records[payment["balance_transaction"]]
+            ptxn["fee_details"] = [{"amount": convert(fee_amount, currency, ptxn["currency"])[0],
+                                    "application": state.application_id, "description": "Application fee",
+                                    "type": "application_fee"}]
+    elif flow == "direct" and fee_amount:
+        fee = create_application_fee(state, created, account, fee_amount, currency, charge_id=rec["id"],
+                                     request=request)
+        rec["application_fee"] = fee["id"]
+    return rec
+
+
+def create_application_fee(state: State, created: int, account: Record, amount: int, currency: str,
+                           charge_id: str, origin: str | None = None,
+                           request: dict[str, Any] | None = None) -> Record:
+    rec = {"id": state.new_id("fee"), "created": created, "account": account["id"], "amount": amount,
+           "currency": currency, "charge": charge_id, "originating_transaction": origin, "refund_ids": [],
+           "amount_refunded": 0}
+    state.add("application_fees", rec, PLATFORM)
+    txn = balance_txn(state, PLATFORM, created, amount, currency, "application_fee", "platform_earning",
+                      rec["id"], settle_in=PLATFORM_CURRENCY)
+    rec["balance_transaction"] = txn["id"]
+    emit(state, created, "application_fee.created", rec, request=request)
+    return rec
+
+
+def create_transfer(state: State, created: int, account: Record, amount: int, currency: str,
+                    source_charge: Record | None = None, transfer_group: str | None = None,
+                    request: dict[str, Any] | None = None) -> Record:
+    """A transfer to a connected account and the `py_` payment it creates there."""
+    rec = {"id": state.new_id("tr"), "created": created, "amount": amount, "currency": currency,
+           "destination": account["id"], "amount_reversed": 0, "reversal_ids": [],
+           "source_transaction": source_charge["id"] if source_charge else None,
+           "transfer_group": transfer_group or (source_charge or {}).get("transfer_group")}
+    state.add("transfers", rec, PLATFORM)
+    txn = balance_txn(state, PLATFORM, created, -amount, currency, "transfer", "transfer", rec["id"],
+                      settle_in=PLATFORM_CURRENCY)
+    rec["balance_transaction"] = txn["id"]
+    payment = {"id": state.new_id("py"), "created": created, "amount": amount, "currency": currency,
+               "status": "succeeded", "amount_refunded": 0, "refund_ids": [], "source_transfer": rec["id"],
+               "application": True}
+    state.add("charges", payment, account["id"])
+    ptxn = balance_txn(state, account["id"], created, amount, currency, "payment", "charge", payment["id"],
+                       settle_in=account["default_currency"])
+    payment["balance_transaction"] = ptxn["id"]
+    rec["destination_payment"] = payment["id"]
+    emit(state, created, "transfer.created", rec, request=request)
+    return rec
+
+
+# --- refunds and reversals --------------------------------------------------------------------
+
+def refundable(charge: Record) -> int:
+    return charge["amount"] - charge.get("amount_refunded", 0) if charge["status"] == "succeeded" else 0
+
+
+def create_refund(state: State, created: int, charge: Record, amount: int, reason: str | None = None,
+                  refund_application_fee: bool = False, reverse_transfer: bool = False,
+                  metadata: dict[str, str] | None = None, request: dict[str, Any] | None = None) -> Record:
+    """Refund part or all of a charge; optionally give back the fee and pull back the transfer."""
+    scope = charge["_scope"]
+    previous = {"amount_refunded": charge["amount_refunded"], "refunded": refundable(charge) == 0}
+    rec = {"id": state.new_id("re"), "created": created, "amount": amount, "currency": charge["currency"],
+           "charge": charge["id"], "payment_intent": charge.get("payment_intent"), "reason": reason,
+           "metadata": metadata or {}, "status": "succeeded"}
+    state.add("refunds", rec, scope)
+    charge_txn = state.records.get(charge.get("balance_transaction") or "")
+    settle = charge_txn["currency"] if charge_txn else charge["currency"]
+    txn = balance_txn(state, scope, created, -amount, charge["currency"], "refund", "refund", rec["id"],
+                      settle_in=settle, available_on=created)
+    rec["balance_transaction"] = txn["id"]
+    charge["amount_refunded"] += amount
+    charge["refund_ids"].append(rec["id"])
+    fee = state.records.get(charge.get("application_fee") or "")
+    if refund_application_fee and fee is not None:
+        share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / charge["amount"]))
+        if share > 0:
+            refund_fee(state, created, fee, share, request)
+    transfer = state.records.get(charge.get("transfer") or "")
+    if reverse_transfer and transfer is not None:
+        share = min(transfer["amount"] - transfer["amount_reversed"],
+                    round(transfer["amount"] * amount / charge["amount"]))
+        if share > 0:
+            reversal = reverse(state, created, transfer, share, source_refund=rec["id"], request=request)
+            rec["transfer_reversal"] = reversal["id"]
+    emit(state, created, "charge.refunded", charge, previous, request)
+    emit(state, created, "refund.created", rec, request=request)
+    return rec
+
+
+def refund_fee(state: State, created: int, fee: Record, amount: int,
+               request: dict[str, Any] | None = None) -> Record:
+    previous = {"amount_refunded": fee["amount_refunded"]}
+    rec = {"id": state.new_id("fr"), "created": created, "amount": amount, "currency": fee["currency"],
+           "fee": fee["id"]}
+    state.add("fee_refunds", rec, PLATFORM)
+    txn = balance_txn(state, PLATFORM, created, -amount, fee["currency"], "application_fee_refund", "fee_refund",
+                      rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
+    rec["balance_transaction"] = txn["id"]
+    fee["amount_refunded"] += amount
+    fee["refund_ids"].append(rec["id"])
+    emit(state, created, "application_fee.refunded", fee, previous, request)
+    return rec
+
+
+def reverse(state: State, created: int, transfer: Record, amount: int, source_refund: str | None = None,
+            metadata: dict[str, str] | None = None, request: dict[str, Any] | None = None) -> Record:
+    """Pull money back from a connected account; refunds the `py_` payment there by the same amount."""
+    previous = {"amount_reversed": transfer["amount_reversed"], "reversed": False}
+    account_id = transfer["destination"]
+    rec = {"id": state.new_id("trr"), "created": created, "amount": amount, "currency": transfer["currency"],
+           "transfer": transfer["id"], "source_refund": source_refund, "metadata": metadata or {}}
+    state.add("transfer_reversals", rec, PLATFORM)
+    txn = balance_txn(state, PLATFORM, created, amount, transfer["currency"], "transfer_refund", "transfer_reversal",
+                      rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
+    rec["balance_transaction"] = txn["id"]
+    payment = state.records.get(transfer.get("destination_payment") or "")
+    if payment is not None:
+        pay_refund = {"id": state.new_id("pyr"), "created": created, "amount": amount,
+                      "currency": payment["currency"], "charge": payment["id"], "status": "succeeded",
+                      "source_transfer_reversal": rec["id"]}
+        state.add("refunds", pay_refund, account_id)
+        ptxn = balance_txn(state, account_id, created, -amount, payment["currency"], "payment_refund", "refund",
+                           pay_refund["id"], settle_in=state.records[payment["balance_transaction"]]["currency"],
+                           available_on=created)
+        pay_refund["balance_transaction"] = ptxn["id"]
+        payment["amount_refunded"] += amount
+        payment["refund_ids"].append(pay_refund["id"])
+        rec["destination_payment_refund"] = pay_refund["id"]
+    transfer["amount_reversed"] += amount
+    transfer["reversal_ids"].append(rec["id"])
+    emit(state, created, "transfer.reversed", transfer, previous, request)
+    return rec
+
+
+# --- disputes ---------------------------------------------------------------------------------
+
+DISPUTE_FEE = {"usd": 1500, "eur": 2000, "gbp": 2000, "cad": 1500, "jpy": 2000}
+
+
+def create_dispute(state: State, created: int, charge: Record, reason: str = "fraudulent",
+                   status: str = "needs_response", request: dict[str, Any] | None = None) -> Record:
+    """A chargeback: the amount and a dispute fee leave the balance at once, as on Stripe."""
+    scope = charge["_scope"]
+    rec = {"id": state.new_id("dp"), "created": created, "amount": charge["amount"] - charge["amount_refunded"],
+           "currency": charge["currency"], "charge": charge["id"], "payment_intent": charge.get("payment_intent"),
+           "reason": reason, "status": "needs_response", "due_by": created + 21 * DAY, "balance_transactions": []}
+    state.add("disputes", rec, scope)
+    settle = state.records[charge["balance_transaction"]]["currency"]
+    fee = [_fee(DISPUTE_FEE.get(charge["currency"], 1500), "Dispute fee")]
+    txn = balance_txn(state, scope, created, -rec["amount"], charge["currency"], "adjustment", "dispute",
+                      rec["id"], fee, "Chargeback withdrawal", settle_in=settle, available_on=created)
+    rec["balance_transactions"].append(txn["id"])
+    charge["dispute"] = rec["id"]
+    emit(state, created, "charge.dispute.created", rec, request=request)
+    if status != "needs_response":
+        close_dispute(state, created + 10 * DAY, rec, status)
+    return rec
+
+
+def close_dispute(state: State, created: int, dispute: Record, status: str) -> Record:
+    """Move a dispute to under_review, won or lost; a win returns the disputed amount."""
+    previous = {"status": dispute["status"]}
+    dispute["status"] = status
+    if status == "won":
+        charge = state.records[dispute["charge"]]
+        settle = state.records[charge["balance_transaction"]]["currency"]
+        txn = balance_txn(state, dispute["_scope"], created, dispute["amount"], dispute["currency"], "adjustment",
+                          "dispute_reversal", dispute["id"], description="Chargeback reversal",
+                          settle_in=settle, available_on=created)
+        dispute["balance_transactions"].append(txn["id"])
+    kind = "charge.dispute.closed" if status in ("won", "lost") else "charge.dispute.updated"
+    emit(state, created, kind, dispute, previous)
+    return dispute
+
+
+# --- payouts ----------------------------------------------------------------------------------
+
+def create_payout(state: State, created: int, scope: str | None, amount: int, currency: str, destination: str | None,
+                  status: str = "paid", failure_code: str | None = None,
+                  request: dict[str, Any] | None = None) -> Record:
+    rec = {"id": state.new_id("po"), "created": created, "amount": amount, "currency": currency,
+           "arrival_date": _available_on(created, 2), "destination": destination, "status": "pending",
+           "automatic": request is None}
+    state.add("payouts", rec, scope)
+    txn = balance_txn(state, scope, created, -amount, currency, "payout", "payout", rec["id"],
+                      description="STRIPE PAYOUT", available_on=created)
+    rec["balance_transaction"] = txn["id"]
+    emit(state, created, "payout.created", rec, request=request)
+    if status == "paid":
+        rec["status"] = "paid"
+        emit(state, rec["arrival_date"], "payout.paid", rec, {"status": "pending"})
+    elif status == "failed":
+        fail_payout(state, rec["arrival_date"], rec, failure_code or "account_closed")
+    else:
+        rec["status"] = status
+    return rec
+
+
+FAILURE_MESSAGES = {
+    "account_closed": "The bank account has been closed.",
+    "no_account": "The bank account details on file are probably incorrect. No bank account could be located.",
+    "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
+    "could_not_process": "The bank could not process this payout.",
+}
+
+
+def fail_payout(state: State, created: int, payout: Record, code: str = "account_closed") -> Record:
+    """The bank bounced the payout: money returns to the balance, with a failure balance transaction."""
+    previous = {"status": payout["status"], "failure_code": None}
+    txn = balance_txn(state, payout["_scope"], created, payout["amount"], payout["currency"], "payout_failure",
+                      "payout_reversal", payout["id"], description="Payout failure", available_on=created)
+    payout.update(status="failed", failure_code=code, failure_message=FAILURE_MESSAGES.get(code, code),
+                  failure_balance_transaction=txn["id"])
+    emit(state, created, "payout.failed", payout, previous)
+    return payout
+
+
+def cancel_payout(state: State, created: int, payout: Record, request: dict[str, Any] | None = None) -> Record:
+    previous = {"status": payout["status"]}
+    txn = balance_txn(state, payout["_scope"], created, payout["amount"], payout["currency"], "payout_cancel",
+                      "payout_reversal", payout["id"], description="Payout cancellation", available_on=created)
+    payout.update(status="canceled", failure_balance_transaction=txn["id"])
+    emit(state, created, "payout.canceled", payout, previous, request)
+    return payout
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+def update_account(state: State, created: int, account: Record, changes: dict[str, Any],
+                   request: dict[str, Any] | None = None) -> Record:
+    """Apply field changes to an account record and send account.updated with what they replaced."""
+    previous = {key: copy.deepcopy(account.get(key)) for key in changes}
+    account.update(changes)
+    emit(state, created, "account.updated", account, _public_previous(previous), request)
+    return account
+
+
+def _public_previous(previous: dict[str, Any]) -> dict[str, Any]:
+    """Record field names -> the Stripe attribute paths they render to (close enough for diffs)."""
+    names = {"payout_schedule": "settings", "business_name": "business_profile"}
+    return {names.get(k, k): v for k, v in previous.items()}
+
+
+REJECT_REASONS = ("fraud", "terms_of_service", "other")
+
+
+def reject_account(state: State, created: int, account: Record, reason: str,
+                   request: dict[str, Any] | None = None) -> Record:
+    requirements = dict(account["requirements"], disabled_reason=f"rejected.{reason}")
+    capabilities = dict.fromkeys(account["capabilities"], "inactive")
+    return update_account(state, created, account, {"requirements": requirements, "charges_enabled": False,
+                                                    "payouts_enabled": False, "capabilities": capabilities},
+                          request)

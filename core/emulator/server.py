@@ -1,0 +1,221 @@
+"""The HTTP layer: Stripe's auth, scoping, idempotency, faults and JSON errors over a threaded server."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import api, control, objects
+from .api import ApiError, Call
+from .faults import Faults
+from .params import ParamError, parse
+from .state import PLATFORM, State
+
+DEFAULT_API_KEY = "sk_test_emulator"
+STRIPE_VERSION = "2025-09-30.clover"
+
+
+class Stats:
+    """Request counters for benchmarks and tests (GET /_emulator/stats)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.by_endpoint: Counter[str] = Counter()
+        self.rate_limited = 0
+        self.errors_injected = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requests": sum(self.by_endpoint.values()), "by_endpoint": dict(self.by_endpoint),
+                "rate_limited": self.rate_limited, "errors_injected": self.errors_injected}
+
+
+class Emulator:
+    """Everything one server needs: state, key, faults and counters."""
+
+    def __init__(self, state: State, api_key: str = DEFAULT_API_KEY, faults: Faults | None = None) -> None:
+        self.state = state
+        self.api_key = api_key
+        self.faults = faults or Faults()
+        self.stats = Stats()
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, dict[str, str], Any]:
+        """One request in, (status, headers, JSON body) out. Never raises."""
+        request_id = "req_" + self.state.new_id("req")[4:18]
+        out = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", STRIPE_VERSION)}
+        try:
+            status, body_json, extra = self._dispatch(method, target, headers, body, request_id)
+            out.update(extra)
+            return status, out, body_json
+        except ApiError as exc:
+            if exc.status == 500:
+                out["Stripe-Should-Retry"] = "true"
+            return exc.status, out, exc.body(request_id)
+        except Exception as exc:  # an emulator bug must still look like Stripe's 500
+            return 500, out, ApiError(500, f"Emulator error: {exc!r}", "api_error").body(request_id)
+
+    def _dispatch(self, method: str, target: str, headers: dict[str, str], body: str,
+                  request_id: str) -> tuple[int, Any, dict[str, str]]:
+        url = urlsplit(target)
+        path = url.path.rstrip("/") or "/"
+        self._authenticate(headers.get("authorization"))
+        if path.startswith("/_emulator/"):
+            return 200, control.handle(self, method, path, _params(url.query, body)), {}
+        route, match = api.resolve(method, path)
+        endpoint = f"{method} {route.template}"
+        if not self.faults.admit(endpoint):
+            with self.stats.lock:
+                self.stats.rate_limited += 1
+            raise ApiError(429, "Request rate limit exceeded. You can learn more about rate limits here "
+                                "https://stripe.com/docs/rate-limits.", code="rate_limit")
+        with self.stats.lock:
+            self.stats.by_endpoint[endpoint] += 1
+        if self.faults.should_fail():
+            with self.stats.lock:
+                self.stats.errors_injected += 1
+            raise ApiError(500, "An unknown error occurred (injected by the emulator).", "api_error")
+        params = _params(url.query, body if method == "POST" else "")
+        if method == "POST" or route.allowed != ("expand",):
+            api.check_unknown(params, route.allowed)
+        key = headers.get("idempotency-key") if method == "POST" else None
+        with self.state.lock:
+            scope = self._scope(headers.get("stripe-account"))
+            call = Call(method, path, params, scope, int(time.time()), request_id, key, match)
+            if key:
+                return self._idempotent(call, route, key)
+            return 200, _expand(self.state, route.handler(self.state, call), params.get("expand")), {}
+
+    def _authenticate(self, header: str | None) -> None:
+        if not header:
+            raise ApiError(401, "You did not provide an API key. You need to provide your API key in the "
+                                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        if token != self.api_key:
+            shown = f"{token[:8]}{'*' * 12}{token[-4:]}" if len(token) > 12 else "****"
+            raise ApiError(401, f"Invalid API Key provided: {shown}")
+
+    def _scope(self, account: str | None) -> str | None:
+        if not account:
+            return PLATFORM
+        rec = self.state.records.get(account)
+        if rec is None or rec["_resource"] != "accounts":
+            raise ApiError(403, f"The provided key '{self.api_key[:8]}****{self.api_key[-4:]}' does not have access "
+                                f"to account '{account}' (or that account does not exist). Application access may "
+                                "have been revoked.", "invalid_request_error", code="account_invalid")
+        return account
+
+    def _idempotent(self, call: Call, route: api.Route, key: str) -> tuple[int, Any, dict[str, str]]:
+        """Same key and params: the first answer again. Same key, other params: an error, as on Stripe."""
+        fingerprint = hashlib.sha256(json.dumps([call.method, call.path, call.params], sort_keys=True)
+                                     .encode()).hexdigest()
+        stored = self.state.idempotency.get((call.scope, key))
+        if stored is not None:
+            if stored[0] != fingerprint:
+                raise ApiError(400, "Keys for idempotent requests can only be used with the same parameters they "
+                                    f"were first used with. Try using a key other than '{key}' if you meant to "
+                                    "execute a different request.", "idempotency_error")
+            return stored[1], json.loads(stored[2]), {"Idempotent-Replayed": "true", "Original-Request": stored[3]}
+        try:
+            status, body = 200, _expand(self.state, route.handler(self.state, call), call.params.get("expand"))
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            status, body = exc.status, exc.body(call.request_id)
+        self.state.idempotency[(call.scope, key)] = (fingerprint, status, json.dumps(body).encode(), call.request_id)
+        return status, body, {"Idempotency-Key": key}
+
+
+def _params(query: str, body: str) -> dict[str, Any]:
+    try:
+        params = parse(query)
+        params.update(parse(body))
+        return params
+    except ParamError as exc:
+        raise ApiError(400, str(exc), param=exc.param) from None
+
+
+def _expand(state: State, body: Any, paths: Any) -> Any:
+    """Replace id fields by their objects for `expand[]` paths (`data.` applies to each list item)."""
+    if not paths:
+        return body
+    if not isinstance(paths, list):
+        raise ApiError(400, "Invalid array", param="expand")
+    for path in paths:
+        parts = str(path).split(".")
+        if body.get("object") == "list" and parts[0] == "data":
+            for item in body["data"]:
+                _expand_one(state, item, parts[1:])
+        else:
+            _expand_one(state, body, parts)
+    return body
+
+
+def _expand_one(state: State, node: Any, parts: list[str]) -> None:
+    if len(parts) > 4:
+        raise ApiError(400, "You cannot expand more than 4 levels of a property.", param="expand")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
+        if i == len(parts) - 1:
+            value = node[part]
+            rec = state.records.get(value) if isinstance(value, str) else None
+            if rec is not None:
+                node[part] = objects.render(state, rec)
+            elif isinstance(value, str):
+                raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
+        else:
+            node = node[part]
+            if isinstance(node, str) and node in state.records:
+                node = objects.render(state, state.records[node])
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "EmulatorServer"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the app read stdout
+        return
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        emulator = self.server.emulator
+        delay = emulator.faults.delay()
+        status, out_headers, payload = emulator.handle(self.command, self.path, headers, body)
+        if delay:
+            time.sleep(delay)
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in out_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = _serve
+    do_POST = _serve
+    do_DELETE = _serve
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, emulator: Emulator, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.emulator = emulator
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+

@@ -1,0 +1,198 @@
+"""In-memory object store of the emulator: records by id, ordered per (scope, resource) for lists.
+
+Records are small dicts of the fields that vary; `objects.render` turns them into Stripe's full
+shape on the way out, which keeps a million-charge demo within memory.
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+Record = dict[str, Any]
+PLATFORM: str | None = None
+
+# Resource name (URL path) -> id prefixes it holds. Charges include `py_` payments on accounts.
+RESOURCES = (
+    "accounts", "charges", "transfers", "payouts", "application_fees",
+    "refunds", "disputes", "balance_transactions", "events",
+)
+PREFIX_RESOURCE = {
+    "acct": "accounts", "ch": "charges", "py": "charges", "tr": "transfers", "po": "payouts",
+    "fee": "application_fees", "re": "refunds", "pyr": "refunds", "dp": "disputes", "du": "disputes",
+    "txn": "balance_transactions", "evt": "events", "trr": "transfer_reversals", "fr": "fee_refunds",
+    "ba": "bank_accounts",
+}
+
+
+class IdMaker:
+    """Stripe-looking ids from a seeded generator, so a seed always yields the same ids."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed * 7919 + 1)
+
+    def __call__(self, prefix: str) -> str:
+        raw = self._rng.getrandbits(144).to_bytes(18, "little")
+        body = base64.b64encode(raw, altchars=b"Xq").decode("ascii")
+        if prefix == "acct":
+            return f"acct_1{body[:15]}"
+        return f"{prefix}_{body}"
+
+
+class Collection:
+    """Ids of one resource in one scope, ascending by (created, insertion) for newest-first pages."""
+
+    __slots__ = ("created", "ids", "pos")
+
+    def __init__(self) -> None:
+        self.created: list[int] = []
+        self.ids: list[str] = []
+        self.pos: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, object_id: str, created: int) -> None:
+        if not self.created or created >= self.created[-1]:
+            self.pos[object_id] = len(self.ids)
+            self.created.append(created)
+            self.ids.append(object_id)
+            return
+        index = bisect.bisect_right(self.created, created)
+        self.created.insert(index, created)
+        self.ids.insert(index, object_id)
+        for i in range(index, len(self.ids)):
+            self.pos[self.ids[i]] = i
+
+    def window(self, gt: int | None, gte: int | None, lt: int | None, lte: int | None) -> tuple[int, int]:
+        """Index range [lo, hi) of records whose created matches the filter."""
+        lo, hi = 0, len(self.created)
+        if gte is not None:
+            lo = max(lo, bisect.bisect_left(self.created, gte))
+        if gt is not None:
+            lo = max(lo, bisect.bisect_right(self.created, gt))
+        if lte is not None:
+            hi = min(hi, bisect.bisect_right(self.created, lte))
+        if lt is not None:
+            hi = min(hi, bisect.bisect_left(self.created, lt))
+        return lo, max(lo, hi)
+
+    def descending(self, lo: int, hi: int) -> Iterator[str]:
+        for i in range(hi - 1, lo - 1, -1):
+            yield self.ids[i]
+
+    def ascending(self, lo: int, hi: int) -> Iterator[str]:
+        for i in range(lo, hi):
+            yield self.ids[i]
+
+
+@dataclass
+class Page:
+    ids: list[str]
+    has_more: bool
+
+
+@dataclass
+class State:
+    """Everything the emulator knows. One lock guards it; the server holds it per request."""
+
+    seed: int = 1
+    now: Callable[[], int] = field(default=lambda: 0)
+    records: dict[str, Record] = field(default_factory=dict)
+    collections: dict[tuple[str | None, str], Collection] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    idempotency: dict[tuple[str | None, str], tuple[str, int, bytes]] = field(default_factory=dict)
+    platform_id: str = "acct_1EmuPlatform00001"
+    application_id: str = "ca_EmuConnectOpsDemoApplication"
+    bulk_loading: bool = False
+
+    def __post_init__(self) -> None:
+        self.new_id = IdMaker(self.seed)
+
+    def finish_bulk_load(self) -> None:
+        """Sort every collection once after a seed appended records in any order."""
+        for coll in self.collections.values():
+            order = sorted(range(len(coll.ids)), key=coll.created.__getitem__)
+            coll.ids = [coll.ids[i] for i in order]
+            coll.created = [coll.created[i] for i in order]
+            coll.pos = {object_id: i for i, object_id in enumerate(coll.ids)}
+        self.bulk_loading = False
+
+    def collection(self, scope: str | None, resource: str) -> Collection:
+        key = (scope, resource)
+        found = self.collections.get(key)
+        if found is None:
+            found = self.collections[key] = Collection()
+        return found
+
+    def add(self, resource: str, record: Record, scope: str | None = PLATFORM) -> Record:
+        """Store a record in a scope; `_scope` and `_resource` travel with it."""
+        record["_scope"] = scope
+        record["_resource"] = resource
+        self.records[record["id"]] = record
+        coll = self.collection(scope, resource)
+        if self.bulk_loading:
+            coll.ids.append(record["id"])
+            coll.created.append(record["created"])
+        else:
+            coll.add(record["id"], record["created"])
+        return record
+
+    def get(self, object_id: str, scope: str | None, resource: str | None = None) -> Record | None:
+        """A record visible from `scope` (objects of another scope are invisible, as on Stripe)."""
+        record = self.records.get(object_id)
+        if record is None or record["_scope"] != scope:
+            if record is not None and resource == "accounts" and scope is PLATFORM:
+                return record
+            return None
+        if resource is not None and record["_resource"] != resource:
+            return None
+        return record
+
+    def page(
+        self,
+        scope: str | None,
+        resource: str,
+        limit: int,
+        created: dict[str, int],
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        keep: Callable[[Record], bool] | None = None,
+    ) -> Page:
+        """One newest-first page, the way Stripe's list endpoints cut them."""
+        coll = self.collections.get((scope, resource)) or Collection()
+        lo, hi = coll.window(created.get("gt"), created.get("gte"), created.get("lt"), created.get("lte"))
+        if ending_before is not None:
+            lo = max(lo, coll.pos[ending_before] + 1)
+            found = list(self._matching(coll.ascending(lo, hi), keep, limit + 1))
+            return Page(list(reversed(found[:limit])), len(found) > limit)
+        if starting_after is not None:
+            hi = min(hi, coll.pos[starting_after])
+        found = list(self._matching(coll.descending(lo, hi), keep, limit + 1))
+        return Page(found[:limit], len(found) > limit)
+
+    def _matching(self, ids: Iterator[str], keep: Callable[[Record], bool] | None, most: int) -> Iterator[str]:
+        count = 0
+        for object_id in ids:
+            if keep is None or keep(self.records[object_id]):
+                yield object_id
+                count += 1
+                if count >= most:
+                    return
+
+    def contains(self, scope: str | None, resource: str, object_id: str) -> bool:
+        coll = self.collections.get((scope, resource))
+        return coll is not None and object_id in coll.pos
+
+    def all_of(self, resource: str) -> Iterator[Record]:
+        """Every record of a resource in every scope, for the dump endpoint and tests."""
+        for (scope, name), coll in self.collections.items():
+            if name == resource:
+                for object_id in coll.ids:
+                    yield self.records[object_id]
+
+    def scopes(self) -> list[str | None]:
+        return sorted({scope for scope, _ in self.collections}, key=lambda s: s or "")

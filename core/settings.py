@@ -1,0 +1,127 @@
+"""One settings model for the whole app, read from the environment and `.streamlit/secrets.toml`.
+
+No API key means demo mode: the app starts the local emulator and talks to it instead of Stripe.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+STRIPE_API_BASE = "https://api.stripe.com"
+SECRETS_FILE = Path(".streamlit/secrets.toml")
+_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{6,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message names the setting and says what to do."""
+
+
+class SecretsSource(PydanticBaseSettingsSource):
+    """Top-level keys of `.streamlit/secrets.toml`, the file Streamlit itself reads for secrets."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{self.path} is not valid TOML: {exc}") from None
+        fields = {name.upper(): name for name in self.settings_cls.model_fields}
+        return {fields[k.upper()]: v for k, v in data.items() if k.upper() in fields}
+
+
+class Settings(BaseSettings):
+    """Connect Ops configuration. Environment variables win over secrets.toml."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    stripe_api_key: str | None = Field(default=None, description="Secret (sk_) or restricted (rk_) key.")
+    stripe_api_base: str = STRIPE_API_BASE
+    connect_ops_db: Path = Path("data/connect_ops.duckdb")
+    connect_ops_max_rps: float | None = Field(default=None, gt=0)
+    connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0)
+    connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
+    connect_ops_demo_scale: str = "medium"
+    connect_ops_demo_seed: int = 42
+
+    @field_validator("stripe_api_key", mode="before")
+    @classmethod
+    def _key_shape(cls, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        key = str(value).strip()
+        if key.startswith("pk_"):
+            raise ValueError(
+                "STRIPE_API_KEY is a publishable key (pk_...); Connect Ops needs a secret key (sk_...) "
+                "or a restricted key (rk_...)"
+            )
+        if not _KEY_PATTERN.match(key):
+            raise ValueError(
+                "STRIPE_API_KEY is malformed: expected sk_test_..., sk_live_..., rk_test_... or rk_live_..."
+            )
+        return key
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _base_shape(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("STRIPE_API_BASE must be an http(s) URL such as https://api.stripe.com")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretsSource(settings_cls, SECRETS_FILE)
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when no key is configured: the app runs on the local emulator."""
+        return self.stripe_api_key is None
+
+    @property
+    def livemode(self) -> bool:
+        return bool(self.stripe_api_key and "_live_" in self.stripe_api_key)
+
+    @property
+    def max_rps(self) -> float:
+        """Overall request budget: Stripe's documented limit for the key's mode unless set lower."""
+        return self.connect_ops_max_rps or (100.0 if self.livemode else 25.0)
+
+    @property
+    def max_rps_per_endpoint(self) -> float:
+        return self.connect_ops_max_rps_per_endpoint or 25.0
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and secrets file; raises SettingsError with a readable message."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        messages = "; ".join(_readable(err) for err in exc.errors())
+        raise SettingsError(messages) from None
+
+
+def _readable(err: Any) -> str:
+    name = str(err["loc"][0]).upper() if err.get("loc") else "settings"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return message if name in message else f"{name}: {message}"

@@ -1,0 +1,484 @@
+"""The DuckDB mirror of Stripe: schema, versioned migrations, bulk upserts, sync state and run log.
+
+Tables carry Stripe Sigma's names so finance can reuse their queries. Every resource table has:
+
+* ``id`` and ``account``: the connected account whose scope the object lives in, NULL for the platform.
+* ``scope``: the same as ``account`` but never NULL ('' for the platform). DuckDB primary keys cannot
+  hold NULL, so the key is ``(id, scope)``; ``account IS NULL`` still selects platform objects.
+* ``created`` as TIMESTAMP (UTC), typed columns for what pages use, ``raw`` (the whole object as JSON,
+  so unknown fields never break a sync and new page fields need no re-sync) and ``synced_at``.
+
+One process writes (DuckDB's rule). Within it, all writes go through ``Store.transaction()``, which
+serialises them on one connection; readers take ``Store.cursor()`` and never block the writer.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PLATFORM = ""  # the scope value of platform objects (their `account` is NULL)
+UPSERT_BATCH = 1000  # rows per INSERT statement
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used; the message says why in one line."""
+
+
+class DatabaseLockedError(StoreError):
+    """Another process holds DuckDB's write lock on the file."""
+
+
+# --------------------------------------------------------------------------- field extractors
+
+
+def _path(obj: dict[str, Any], dotted: str) -> Any:
+    value: Any = obj
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def field(dotted: str) -> Callable[[dict[str, Any]], Any]:
+    """A plain value; nested dicts/lists are kept as JSON text (typed columns stay scalar)."""
+
+    def get(obj: dict[str, Any]) -> Any:
+        value = _path(obj, dotted)
+        return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+    return get
+
+
+def ref(dotted: str) -> Callable[[dict[str, Any]], str | None]:
+    """The id of a reference whether Stripe sent it as an id or expanded it into an object."""
+
+    def get(obj: dict[str, Any]) -> str | None:
+        value = _path(obj, dotted)
+        return value.get("id") if isinstance(value, dict) else value
+
+    return get
+
+
+def to_timestamp(value: Any) -> datetime | None:
+    """Unix seconds to a naive UTC datetime (DuckDB TIMESTAMP has no zone; ours is always UTC)."""
+    if value is None:
+        return None
+    return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+
+
+def ts(dotted: str) -> Callable[[dict[str, Any]], datetime | None]:
+    return lambda obj: to_timestamp(_path(obj, dotted))
+
+
+def count(dotted: str) -> Callable[[dict[str, Any]], int | None]:
+    def get(obj: dict[str, Any]) -> int | None:
+        value = _path(obj, dotted)
+        return len(value) if isinstance(value, list) else None
+
+    return get
+
+
+def first(*getters: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    def get(obj: dict[str, Any]) -> Any:
+        for getter in getters:
+            value = getter(obj)
+            if value not in (None, ""):
+                return value
+        return None
+
+    return get
+
+
+def as_float(dotted: str) -> Callable[[dict[str, Any]], float | None]:
+    def get(obj: dict[str, Any]) -> float | None:
+        value = _path(obj, dotted)
+        return None if value is None else float(value)
+
+    return get
+
+
+# --------------------------------------------------------------------------- table specs
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    get: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A resource table: which Stripe object it mirrors and how typed columns are read from it."""
+
+    name: str
+    stripe_object: str  # the `object` value of its rows, e.g. "charge"
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return ["id", "account", "scope", "created", *(c.name for c in self.columns), "raw", "synced_at"]
+
+    def row(self, scope: str, obj: dict[str, Any], synced_at: datetime) -> tuple[Any, ...]:
+        typed = (c.get(obj) for c in self.columns)
+        return (obj["id"], scope or None, scope, to_timestamp(obj.get("created")), *typed,
+                json.dumps(obj, separators=(",", ":")), synced_at)
+
+
+def _cols(*specs: tuple[str, str, Callable[[dict[str, Any]], Any]]) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table("connected_accounts", "account", _cols(
+            ("type", "VARCHAR", field("type")),
+            ("country", "VARCHAR", field("country")),
+            ("email", "VARCHAR", field("email")),
+            ("business_type", "VARCHAR", field("business_type")),
+            ("business_name", "VARCHAR", first(field("business_profile.name"), field("company.name"))),
+            ("default_currency", "VARCHAR", field("default_currency")),
+            ("charges_enabled", "BOOLEAN", field("charges_enabled")),
+            ("payouts_enabled", "BOOLEAN", field("payouts_enabled")),
+            ("details_submitted", "BOOLEAN", field("details_submitted")),
+            ("requirements_disabled_reason", "VARCHAR", field("requirements.disabled_reason")),
+            ("requirements_past_due_count", "INTEGER", count("requirements.past_due")),
+            ("requirements_currently_due_count", "INTEGER", count("requirements.currently_due")),
+            ("requirements_current_deadline", "TIMESTAMP", ts("requirements.current_deadline")),
+            ("payout_schedule_interval", "VARCHAR", field("settings.payouts.schedule.interval")),
+            ("payout_schedule_delay_days", "INTEGER", field("settings.payouts.schedule.delay_days")),
+        )),
+        Table("charges", "charge", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("amount_captured", "BIGINT", field("amount_captured")),
+            ("amount_refunded", "BIGINT", field("amount_refunded")),
+            ("currency", "VARCHAR", field("currency")),
+            ("status", "VARCHAR", field("status")),
+            ("paid", "BOOLEAN", field("paid")),
+            ("captured", "BOOLEAN", field("captured")),
+            ("refunded", "BOOLEAN", field("refunded")),
+            ("disputed", "BOOLEAN", field("disputed")),
+            ("failure_code", "VARCHAR", field("failure_code")),
+            ("outcome_risk_level", "VARCHAR", field("outcome.risk_level")),
+            ("outcome_risk_score", "INTEGER", field("outcome.risk_score")),
+            ("outcome_type", "VARCHAR", field("outcome.type")),
+            ("application_fee_id", "VARCHAR", ref("application_fee")),
+            ("application_fee_amount", "BIGINT", field("application_fee_amount")),
+            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
+            ("customer_id", "VARCHAR", ref("customer")),
+            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
+            ("transfer_id", "VARCHAR", ref("transfer")),
+            ("transfer_destination_id", "VARCHAR", ref("transfer_data.destination")),
+            ("transfer_group", "VARCHAR", field("transfer_group")),
+            ("source_transfer_id", "VARCHAR", ref("source_transfer")),
+            ("on_behalf_of_id", "VARCHAR", ref("on_behalf_of")),
+            ("payment_method_type", "VARCHAR", field("payment_method_details.type")),
+            ("card_brand", "VARCHAR", field("payment_method_details.card.brand")),
+            ("card_country", "VARCHAR", field("payment_method_details.card.country")),
+            ("description", "VARCHAR", field("description")),
+        )),
+        Table("transfers", "transfer", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("amount_reversed", "BIGINT", field("amount_reversed")),
+            ("currency", "VARCHAR", field("currency")),
+            ("reversed", "BOOLEAN", field("reversed")),
+            ("destination_id", "VARCHAR", ref("destination")),
+            ("destination_payment_id", "VARCHAR", ref("destination_payment")),
+            ("source_transaction_id", "VARCHAR", ref("source_transaction")),
+            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
+            ("transfer_group", "VARCHAR", field("transfer_group")),
+            ("description", "VARCHAR", field("description")),
+        )),
+        Table("payouts", "payout", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("currency", "VARCHAR", field("currency")),
+            ("status", "VARCHAR", field("status")),
+            ("arrival_date", "TIMESTAMP", ts("arrival_date")),
+            ("automatic", "BOOLEAN", field("automatic")),
+            ("method", "VARCHAR", field("method")),
+            ("type", "VARCHAR", field("type")),
+            ("failure_code", "VARCHAR", field("failure_code")),
+            ("failure_message", "VARCHAR", field("failure_message")),
+            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
+            ("failure_balance_transaction_id", "VARCHAR", ref("failure_balance_transaction")),
+            ("destination_id", "VARCHAR", ref("destination")),
+        )),
+        Table("application_fees", "application_fee", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("amount_refunded", "BIGINT", field("amount_refunded")),
+            ("currency", "VARCHAR", field("currency")),
+            ("refunded", "BOOLEAN", field("refunded")),
+            ("account_id", "VARCHAR", ref("account")),
+            ("charge_id", "VARCHAR", ref("charge")),
+            ("originating_transaction_id", "VARCHAR", ref("originating_transaction")),
+            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
+        )),
+        Table("refunds", "refund", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("currency", "VARCHAR", field("currency")),
+            ("status", "VARCHAR", field("status")),
+            ("reason", "VARCHAR", field("reason")),
+            ("charge_id", "VARCHAR", ref("charge")),
+            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
+            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
+        )),
+        Table("disputes", "dispute", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("currency", "VARCHAR", field("currency")),
+            ("status", "VARCHAR", field("status")),
+            ("reason", "VARCHAR", field("reason")),
+            ("charge_id", "VARCHAR", ref("charge")),
+            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
+            ("is_charge_refundable", "BOOLEAN", field("is_charge_refundable")),
+            ("evidence_due_by", "TIMESTAMP", ts("evidence_details.due_by")),
+        )),
+        Table("balance_transactions", "balance_transaction", _cols(
+            ("amount", "BIGINT", field("amount")),
+            ("currency", "VARCHAR", field("currency")),
+            ("fee", "BIGINT", field("fee")),
+            ("net", "BIGINT", field("net")),
+            ("type", "VARCHAR", field("type")),
+            ("reporting_category", "VARCHAR", field("reporting_category")),
+            ("exchange_rate", "DOUBLE", as_float("exchange_rate")),
+            ("available_on", "TIMESTAMP", ts("available_on")),
+            ("status", "VARCHAR", field("status")),
+            ("source_id", "VARCHAR", ref("source")),
+            ("description", "VARCHAR", field("description")),
+        )),
+        Table("events", "event", _cols(
+            ("type", "VARCHAR", field("type")),
+            ("api_version", "VARCHAR", field("api_version")),
+            ("data_object_id", "VARCHAR", field("data.object.id")),
+            ("data_object_object", "VARCHAR", field("data.object.object")),
+            ("request_id", "VARCHAR", first(ref("request"))),
+        )),
+    )
+}
+
+TABLE_BY_OBJECT = {t.stripe_object: t for t in TABLES.values()}
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _resource_ddl(table: Table) -> str:
+    typed = "".join(f",\n    {c.name} {c.sql_type}" for c in table.columns)
+    return (
+        f"CREATE TABLE {table.name} (\n    id VARCHAR NOT NULL,\n    account VARCHAR,\n"
+        f"    scope VARCHAR NOT NULL,\n    created TIMESTAMP{typed},\n    raw JSON NOT NULL,\n"
+        f"    synced_at TIMESTAMP NOT NULL,\n    PRIMARY KEY (id, scope)\n);\n"
+        f"CREATE INDEX {table.name}_created ON {table.name} (created);\n"
+    )
+
+
+_V1_STATE = """
+CREATE TABLE sync_state (
+    unit_id VARCHAR PRIMARY KEY,      -- backfill:<scope>:<resource>:<n> or events:<scope>
+    kind VARCHAR NOT NULL,            -- 'backfill' | 'events'
+    scope VARCHAR NOT NULL,
+    resource VARCHAR NOT NULL,
+    window_start BIGINT,              -- unix seconds, inclusive
+    window_end BIGINT,                -- unix seconds, exclusive
+    cursor VARCHAR,                   -- backfill: last id listed; events: newest event id applied
+    cursor_created BIGINT,            -- created of the cursor object (event retention check)
+    done BOOLEAN NOT NULL DEFAULT FALSE,
+    run_id BIGINT,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE sync_runs_id START 1;
+CREATE TABLE sync_runs (
+    id BIGINT PRIMARY KEY DEFAULT nextval('sync_runs_id'),
+    mode VARCHAR NOT NULL,            -- 'full' | 'incremental'
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status VARCHAR NOT NULL,          -- 'running' | 'succeeded' | 'failed'
+    objects BIGINT NOT NULL DEFAULT 0,
+    requests BIGINT NOT NULL DEFAULT 0,
+    error VARCHAR,
+    log VARCHAR
+);
+"""
+
+# Version 1 is generated from TABLES as they were when it was written; later schema changes must be
+# new, explicit migrations (ALTER TABLE ...) appended here, never edits of version 1.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
+]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+    for version, sql in MIGRATIONS:
+        if version in applied:
+            continue
+        conn.execute("BEGIN")
+        try:
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, _utcnow()])
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The one writing connection of this process, plus read cursors for everyone else."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:" and not self.path.startswith("md:"):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = _connect(self.path)
+        self._write_lock = threading.RLock()
+        _migrate(self._conn)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for a reader thread (a shared one raises 'connection is busy')."""
+        return self._conn.cursor()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; rows and the cursor that produced them commit together."""
+        with self._write_lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- resource rows
+
+    def upsert(
+        self, conn: duckdb.DuckDBPyConnection, table: str, scope: str, objects: Iterable[dict[str, Any]]
+    ) -> int:
+        """Insert or update objects of one scope by (id, scope); the last copy of an id wins."""
+        spec = TABLES[table]
+        now = _utcnow()
+        latest = {obj["id"]: obj for obj in objects}
+        rows = [spec.row(scope, obj, now) for obj in latest.values()]
+        for start in range(0, len(rows), UPSERT_BATCH):
+            _insert_rows(conn, spec, rows[start:start + UPSERT_BATCH])
+        return len(rows)
+
+    # -- sync state
+
+    def units(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM sync_state" + (" WHERE kind = ?" if kind else "") + " ORDER BY unit_id"
+        cur = self.cursor()
+        result = cur.execute(sql, [kind] if kind else [])
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]
+
+    def save_unit(self, conn: duckdb.DuckDBPyConnection, unit: dict[str, Any]) -> None:
+        """Insert or replace one sync_state row (inside the caller's transaction)."""
+        names = ["unit_id", "kind", "scope", "resource", "window_start", "window_end", "cursor",
+                 "cursor_created", "done", "run_id"]
+        values = [unit.get(n) for n in names]
+        values[names.index("done")] = bool(unit.get("done"))
+        conn.execute(
+            f"INSERT OR REPLACE INTO sync_state ({', '.join(names)}, updated_at) "
+            f"VALUES ({', '.join('?' for _ in names)}, ?)",
+            [*values, _utcnow()],
+        )
+
+    def delete_units(self, conn: duckdb.DuckDBPyConnection, kind: str, scope: str | None = None) -> None:
+        if scope is None:
+            conn.execute("DELETE FROM sync_state WHERE kind = ?", [kind])
+        else:
+            conn.execute("DELETE FROM sync_state WHERE kind = ? AND scope = ?", [kind, scope])
+
+    # -- run log
+
+    def start_run(self, mode: str) -> int:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "INSERT INTO sync_runs (mode, started_at, status) VALUES (?, ?, 'running') RETURNING id",
+                [mode, _utcnow()],
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def finish_run(self, run_id: int, status: str, objects: int, requests: int,
+                   error: str | None = None, log: Sequence[str] = ()) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE sync_runs SET finished_at = ?, status = ?, objects = ?, requests = ?, error = ?, "
+                "log = ? WHERE id = ?",
+                [_utcnow(), status, objects, requests, error, "\n".join(log) or None, run_id],
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        result = self.cursor().execute("SELECT * FROM sync_runs ORDER BY id")
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseLockedError(
+                f"database {path} is locked by another Connect Ops process (is the app or another sync "
+                "running?); stop it or point CONNECT_OPS_DB elsewhere"
+            ) from None
+        raise StoreError(f"cannot open database {path}: {exc}") from None
+
+
+_SQL_CACHE: dict[str, str] = {}
+
+
+def _sql_types(spec: Table) -> list[str]:
+    return ["VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", *(c.sql_type for c in spec.columns), "JSON", "TIMESTAMP"]
+
+
+def _insert_rows(conn: duckdb.DuckDBPyConnection, spec: Table, rows: list[tuple[Any, ...]]) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE fed column-wise (one list parameter per column).
+
+    Measured on 100-row pages: executemany ~600 ms, a multi-row VALUES ~50 ms, column lists ~15 ms
+    (about as fast as going through pyarrow, without needing it). Cost is per row, so the sync's
+    writer groups several pages into one call.
+    """
+    if not rows:
+        return
+    sql = _SQL_CACHE.get(spec.name)
+    if sql is None:
+        names = spec.column_names
+        select = ", ".join(f"unnest(?::{t}[])" for t in _sql_types(spec))
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in ("id", "scope"))
+        sql = (f"INSERT INTO {spec.name} ({', '.join(names)}) SELECT {select} "
+               f"ON CONFLICT (id, scope) DO UPDATE SET {updates}")
+        _SQL_CACHE[spec.name] = sql
+    conn.execute(sql, [list(column) for column in zip(*rows)])
