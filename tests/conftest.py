@@ -1,0 +1,39 @@
+"""Shared fixtures: a real emulator process, reached over HTTP through the real stripe SDK."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stripe
+
+from core.emulator.launcher import EmulatorProcess, start_emulator
+
+SMALL = ("--scale", "small", "--seed", "1")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    """One small demo platform for read-only tests; tests that write use `fresh_emulator`."""
+    with start_emulator(*SMALL) as process:
+        yield process
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[EmulatorProcess]:
+    with start_emulator(*SMALL) as process:
+        yield process
+
+
+def client_for(process: EmulatorProcess, api_key: str | None = None, retries: int = 0) -> stripe.StripeClient:
+    return stripe.StripeClient(api_key or process.api_key, base_addresses={"api": process.base_url},
+                               max_network_retries=retries)
+
+
+@pytest.fixture(scope="session")
+def client(emulator: EmulatorProcess) -> stripe.StripeClient:
+    return client_for(emulator)
+
+
+@pytest.fixture
+def fresh_client(fresh_emulator: EmulatorProcess) -> stripe.StripeClient:
+    return client_for(fresh_emulator)
