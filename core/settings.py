@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
     connect_ops_demo_scale: str = "medium"
     connect_ops_demo_seed: int = 42
+    roles: dict[str, list[str]] = Field(default_factory=dict, description="[roles] in secrets: role -> emails")
+    auth: dict[str, Any] | None = Field(default=None, description="[auth] in secrets: Streamlit's OIDC config")
 
     @field_validator("stripe_api_key", mode="before")
     @classmethod
@@ -72,6 +74,16 @@ class Settings(BaseSettings):
                 "STRIPE_API_KEY is malformed: expected sk_test_..., sk_live_..., rk_test_... or rk_live_..."
             )
         return key
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _roles_shape(cls, value: Any) -> dict[str, list[str]]:
+        """`admin = "a@x.com"` and `admin = ["a@x.com", "*@corp.com"]` both work."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("[roles] must be a table of role = [emails]")
+        return {str(k): [v] if isinstance(v, str) else list(v) for k, v in value.items()}
 
     @field_validator("stripe_api_base")
     @classmethod
@@ -95,6 +107,11 @@ class Settings(BaseSettings):
     def demo_mode(self) -> bool:
         """True when no key is configured: the app runs on the local emulator."""
         return self.stripe_api_key is None
+
+    @property
+    def sign_in_configured(self) -> bool:
+        """Streamlit's native OIDC sign-in needs an [auth] section in secrets."""
+        return bool(self.auth)
 
     @property
     def livemode(self) -> bool:

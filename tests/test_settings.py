@@ -73,3 +73,13 @@ def test_bad_api_base_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIPE_API_BASE", "ftp://nowhere")
     with pytest.raises(SettingsError, match="STRIPE_API_BASE"):
         load_settings()
+
+
+def test_roles_from_secrets_accept_one_email_or_a_list(_isolated: Path) -> None:
+    secrets = _isolated / settings_module.SECRETS_FILE
+    secrets.parent.mkdir(parents=True, exist_ok=True)
+    secrets.write_text('[roles]\nadmin = "boss@corp.com"\nsupport = ["*@support.corp.com"]\n'
+                       '[auth]\nclient_id = "x"\n')
+    settings = load_settings()
+    assert settings.roles == {"admin": ["boss@corp.com"], "support": ["*@support.corp.com"]}
+    assert settings.sign_in_configured

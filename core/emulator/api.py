@@ -178,7 +178,7 @@ def _created_filter(params: dict[str, Any]) -> dict[str, int]:
     for op, value in raw.items():
         if op not in ("gt", "gte", "lt", "lte"):
             raise ApiError(400, f"Received unknown parameter: created[{op}]", param=f"created[{op}]")
-        result[op] = _int({op: value}, op)
+        result[op] = _int({f"created[{op}]": value}, f"created[{op}]")
         if result[op] is None:
             raise ApiError(400, f"Invalid integer: {value}", param=f"created[{op}]")
     return result  # type: ignore[return-value]
@@ -561,4 +561,31 @@ def create_reversal(state: State, call: Call) -> Any:
             share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / transfer["amount"]))
             if share > 0:
                 ledger.refund_fee(state, call.now, fee, share, call.request)
+    return objects.render(state, rec)
+
+
+@route("POST", "/v1/payouts", ("amount", "currency", "description", "destination", "metadata", "method",
+                               "statement_descriptor", "source_type"))
+def create_payout(state: State, call: Call) -> Any:
+    """A manual payout of available funds, created pending as on Stripe."""
+    params = call.params
+    amount = _int(params, "amount", 1)
+    if amount is None:
+        raise ApiError(400, "Missing required param: amount.", param="amount")
+    currency = _choice(params, "currency", tuple(ledger.USD_PER_UNIT), required=True)
+    available = next((b["amount"] for b in objects.balance(state, call.scope)["available"]
+                      if b["currency"] == currency), 0)
+    if amount > available:
+        raise ApiError(400, "You have insufficient funds in your Stripe account for this transfer. Your card "
+                            f"balance is too low. You can use the /v1/balance endpoint to view your Stripe balance "
+                            f"(available {available} {currency}).", code="balance_insufficient", param="amount")
+    account = state.records.get(call.scope or "") if call.scope else None
+    destination = params.get("destination") or (account["external_accounts"][0]["id"] if account else "ba_platform_demo")
+    rec = ledger.create_payout(state, call.now, call.scope, amount, str(currency), str(destination), "pending",
+                               request=call.request)
+    if params.get("description"):
+        rec["description"] = str(params["description"])
+    metadata = _metadata(params)
+    if metadata:
+        rec["metadata"] = metadata
     return objects.render(state, rec)

@@ -318,7 +318,7 @@ def payout(state: State, rec: Record) -> dict[str, Any]:
         "balance_transaction": rec.get("balance_transaction"),
         "created": rec["created"],
         "currency": rec["currency"],
-        "description": "STRIPE PAYOUT",
+        "description": rec.get("description", "STRIPE PAYOUT"),
         "destination": rec.get("destination"),
         "failure_balance_transaction": rec.get("failure_balance_transaction"),
         "failure_code": rec.get("failure_code"),

@@ -1,0 +1,95 @@
+"""Platform KPIs for the overview: pure functions, SQL in, typed rows out, money per currency.
+
+GMV counts what buyers paid: platform charges (destination, separate) and direct charges on
+connected accounts, never the `py_` payments that transfers create (they would count a sale twice).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+from pydantic import BaseModel
+
+from .account_status import LABELS, STATUS_SQL, STATUSES
+
+OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response", "warning_under_review", "under_review")
+
+
+class Money(BaseModel):
+    currency: str
+    amount: int  # minor units
+    count: int = 0
+
+
+class StatusCount(BaseModel):
+    status: str
+    label: str
+    count: int
+
+
+class Overview(BaseModel):
+    """Every figure on the overview page, each traceable to one query below."""
+
+    accounts_by_status: list[StatusCount]
+    gmv: list[Money]
+    fee_revenue: list[Money]
+    open_disputes: list[Money]
+    failed_payouts: int
+    accounts_needing_action: int
+
+
+def _money(rows: Sequence[tuple]) -> list[Money]:
+    return [Money(currency=c, amount=int(a or 0), count=int(n or 0)) for c, a, n in rows]
+
+
+def accounts_by_status(db: duckdb.DuckDBPyConnection) -> list[StatusCount]:
+    rows = dict(db.execute(f"SELECT {STATUS_SQL} AS status, count(*) FROM connected_accounts GROUP BY 1").fetchall())
+    return [StatusCount(status=s, label=LABELS[s], count=int(rows.get(s, 0))) for s in STATUSES]
+
+
+def gmv(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:
+    """Succeeded charges by currency in [start, end): what buyers paid, refunds not deducted."""
+    return _money(db.execute(
+        """SELECT currency, sum(amount), count(*) FROM charges
+           WHERE status = 'succeeded' AND source_transfer_id IS NULL AND created >= ? AND created < ?
+           GROUP BY currency ORDER BY sum(amount) DESC""", [start, end]).fetchall())
+
+
+def fee_revenue(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:
+    """Application fees net of fee refunds, by the fee's currency."""
+    return _money(db.execute(
+        """SELECT currency, sum(amount - coalesce(amount_refunded, 0)), count(*) FROM application_fees
+           WHERE created >= ? AND created < ? GROUP BY currency ORDER BY 2 DESC""", [start, end]).fetchall())
+
+
+def open_disputes(db: duckdb.DuckDBPyConnection) -> list[Money]:
+    placeholders = ", ".join("?" for _ in OPEN_DISPUTE_STATUSES)
+    return _money(db.execute(
+        f"""SELECT currency, sum(amount), count(*) FROM disputes WHERE status IN ({placeholders})
+            GROUP BY currency ORDER BY 3 DESC""", list(OPEN_DISPUTE_STATUSES)).fetchall())
+
+
+def failed_payouts(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> int:
+    """Connected accounts' payouts that failed, created in the period."""
+    row = db.execute("""SELECT count(*) FROM payouts WHERE status = 'failed' AND account IS NOT NULL
+                        AND created >= ? AND created < ?""", [start, end]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def accounts_needing_action(db: duckdb.DuckDBPyConnection) -> int:
+    """Accounts that are restricted (not rejected) or will be soon: someone has to chase them."""
+    row = db.execute(f"SELECT count(*) FROM connected_accounts WHERE ({STATUS_SQL}) IN "
+                     "('restricted', 'restricted_soon')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def overview(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> Overview:
+    return Overview(
+        accounts_by_status=accounts_by_status(db),
+        gmv=gmv(db, start, end),
+        fee_revenue=fee_revenue(db, start, end),
+        open_disputes=open_disputes(db),
+        failed_payouts=failed_payouts(db, start, end),
+        accounts_needing_action=accounts_needing_action(db),
+    )

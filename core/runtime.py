@@ -1,0 +1,61 @@
+"""Everything one app process shares: settings, the store, the scheduler, and the demo emulator.
+
+Built once per process (the Streamlit binding caches it); nothing here imports Streamlit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .demo import demo_settings, start_demo_emulator
+from .emulator.launcher import EmulatorProcess
+from .scheduler import Progress, SyncScheduler
+from .settings import Settings, load_settings
+from .store import Store
+from .stripe_client import StripeApi
+from .sync.engine import SyncEngine, SyncResult
+
+DEMO_MAX_RPS = 400.0  # the local emulator has no Stripe rate limit; keep the demo's first load quick
+
+
+@dataclass
+class Runtime:
+    settings: Settings  # effective settings (in demo mode: pointed at the emulator)
+    store: Store
+    scheduler: SyncScheduler
+    demo: bool
+    emulator: EmulatorProcess | None = None
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(minutes=self.settings.connect_ops_sync_interval_minutes * 3)
+
+    def has_synced(self) -> bool:
+        return any(run["status"] == "succeeded" for run in self.store.runs())
+
+
+def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False) -> SyncResult:
+    """One sync run with the configured rate budget, in this process (DuckDB's single writer)."""
+    api = StripeApi(settings.stripe_api_key or "", settings.stripe_api_base, max_rps=settings.max_rps,
+                    max_rps_per_endpoint=settings.max_rps_per_endpoint)
+    return SyncEngine(store, api, progress=progress, progress_every=1.0).run(full)
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    """Load settings, start the emulator in demo mode, open the store and start the scheduler.
+
+    Raises SettingsError or StoreError with a message fit for the page.
+    """
+    settings = settings or load_settings()
+    emulator = None
+    demo = settings.demo_mode
+    if demo:
+        emulator = start_demo_emulator(settings)
+        settings = demo_settings(settings, emulator)
+        if settings.connect_ops_max_rps is None:
+            settings = settings.model_copy(update={"connect_ops_max_rps": DEMO_MAX_RPS,
+                                                   "connect_ops_max_rps_per_endpoint": DEMO_MAX_RPS})
+    store = Store(settings.connect_ops_db)
+    scheduler = SyncScheduler(lambda progress: run_sync(settings, store, progress),
+                              settings.connect_ops_sync_interval_minutes * 60)
+    return Runtime(settings, store, scheduler, demo, emulator)

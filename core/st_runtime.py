@@ -1,0 +1,67 @@
+"""The one module of core that knows Streamlit: per-process caching of the runtime and of queries.
+
+Query results are cached per data version (it moves on when a sync finishes), so a sync that
+commits makes every page read fresh rows without anyone clearing caches by hand.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from .runtime import Runtime, build_runtime
+
+T = TypeVar("T")
+QUERY_TTL_SECONDS = 600
+
+
+@st.cache_resource(show_spinner="Starting Connect Ops…")
+def get_runtime() -> Runtime:
+    runtime = build_runtime()
+    runtime.scheduler.start()
+    return runtime
+
+
+def query(fn: Callable[..., T], *args: Any) -> T:
+    """fn(cursor, *args), cached until the next sync commits (or the TTL passes)."""
+    runtime = get_runtime()
+    return _cached_query(fn.__module__, fn.__qualname__, runtime.scheduler.version, args)
+
+
+@st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=512)
+def _cached_query(module: str, name: str, version: int, args: tuple[Any, ...]) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    return fn(get_runtime().store.cursor(), *args)
+
+
+def sync_with_progress(runtime: Runtime, label: str) -> Any:
+    """Run a sync in a worker thread and show its progress lines here (Streamlit calls stay on this thread)."""
+    lines: list[str] = []
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = runtime.scheduler.run_once(progress=lines.append)
+        except Exception as exc:  # shown below, and recorded in sync_runs
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="connect-ops-sync-now", daemon=True)
+    with st.status(label, expanded=True) as status:
+        line = st.empty()
+        worker.start()
+        while worker.is_alive():
+            if lines:
+                line.write(lines[-1])
+            time.sleep(0.3)
+        worker.join()
+        if "error" in outcome:
+            status.update(label=f"Sync failed: {outcome['error']}", state="error")
+            return None
+        result = outcome["result"]
+        status.update(label=f"Synced {result.objects:,} objects with {result.requests:,} requests "
+                            f"in {result.seconds:.1f} s", state="complete", expanded=False)
+        return result

@@ -1,0 +1,74 @@
+"""Overview: platform KPIs for a period, each linking to the page that explains it; sync history."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from core import metrics
+from core.auth import allowed
+from core.money import format_amount
+from core.st_runtime import get_runtime, query, sync_with_progress
+from core.sync_history import sync_history
+
+actor = st.session_state["actor"]
+runtime = get_runtime()
+st.title("Overview")
+
+PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
+left, right = st.columns([3, 1])
+label = left.segmented_control("Period", list(PERIODS), default="Last 30 days", key="overview_period") or "Last 30 days"
+end = datetime.combine(date.today() + timedelta(days=1), time())
+start = end - timedelta(days=PERIODS[label])
+if right.button("Sync now", icon=":material/sync:", disabled=not allowed(actor, "action:sync"),
+                help="Fetch what changed in Stripe since the last sync"):
+    if sync_with_progress(runtime, "Syncing from Stripe…") is not None:
+        st.rerun()
+
+data = query(metrics.overview, start, end)
+
+
+def money_lines(rows: list[metrics.Money]) -> str:
+    return "  \n".join(f"{format_amount(r.amount, r.currency)} ({r.count:,})" for r in rows) or "—"
+
+
+def link(page: str, text: str) -> None:
+    if allowed(actor, f"page:{page}") and (Path(__file__).parent / f"{page}.py").exists():
+        st.page_link(f"pages/{page}.py", label=text, icon=":material/arrow_forward:")
+
+
+cols = st.columns(3)
+with cols[0].container(border=True):
+    st.markdown("**Connected accounts by status**")
+    for row in data.accounts_by_status:
+        st.markdown(f"{row.label}: **{row.count:,}**")
+    link("merchants", "Find a merchant")
+with cols[1].container(border=True):
+    st.markdown(f"**GMV** · {label.lower()} · per currency, never summed across currencies")
+    st.markdown(money_lines(data.gmv))
+    link("revenue", "Revenue by period, country and merchant")
+with cols[2].container(border=True):
+    st.markdown(f"**Application-fee revenue** · {label.lower()}")
+    st.markdown(money_lines(data.fee_revenue))
+    link("revenue", "Take rate and refunds")
+
+cols = st.columns(3)
+with cols[0].container(border=True):
+    st.metric("Open disputes", f"{sum(r.count for r in data.open_disputes):,}")
+    st.markdown(money_lines(data.open_disputes))
+    link("risk", "Work the risk queue")
+with cols[1].container(border=True):
+    st.metric(f"Failed payouts · {label.lower()}", f"{data.failed_payouts:,}")
+    link("risk", "Accounts with failed payouts")
+with cols[2].container(border=True):
+    st.metric("Accounts needing action", f"{data.accounts_needing_action:,}",
+              help="Restricted (not rejected) or restricted soon: requirements are due")
+    link("merchants", "Look one up")
+
+st.subheader("Sync history")
+history = sync_history(runtime.store.cursor())
+if history:
+    st.dataframe(history, hide_index=True, width="stretch")
+else:
+    st.caption("No sync has run yet.")
