@@ -6,6 +6,7 @@ commits makes every page read fresh rows without anyone clearing caches by hand.
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 import threading
 import time
 from collections.abc import Callable
@@ -13,15 +14,23 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from .freshness import freshness
 from .runtime import Runtime, build_runtime
+from .settings import Settings, load_settings
 
 T = TypeVar("T")
 QUERY_TTL_SECONDS = 600
 
 
+def get_runtime(settings: Settings | None = None) -> Runtime:
+    """The process's runtime for these settings (one per distinct configuration)."""
+    settings = settings or load_settings()
+    return _runtime(settings.model_dump_json())
+
+
 @st.cache_resource(show_spinner="Starting Connect Ops…")
-def get_runtime() -> Runtime:
-    runtime = build_runtime()
+def _runtime(settings_json: str) -> Runtime:
+    runtime = build_runtime(Settings.model_validate_json(settings_json))
     runtime.scheduler.start()
     return runtime
 
@@ -29,13 +38,26 @@ def get_runtime() -> Runtime:
 def query(fn: Callable[..., T], *args: Any) -> T:
     """fn(cursor, *args), cached until the next sync commits (or the TTL passes)."""
     runtime = get_runtime()
-    return _cached_query(fn.__module__, fn.__qualname__, runtime.scheduler.version, args)
+    return _cached_query(fn.__module__, fn.__qualname__, runtime.store.path, runtime.scheduler.version, args)
 
 
 @st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached_query(module: str, name: str, version: int, args: tuple[Any, ...]) -> Any:
+def _cached_query(module: str, name: str, store_path: str, version: int, args: tuple[Any, ...]) -> Any:
     fn = getattr(importlib.import_module(module), name)
     return fn(get_runtime().store.cursor(), *args)
+
+
+def page_header(title: str) -> Runtime:
+    """Title and data freshness, the first lines of every page (with the error in words if the sync failed)."""
+    runtime = get_runtime()
+    st.title(title)
+    state = freshness(runtime.store.runs(), datetime.now(UTC).replace(tzinfo=None), runtime.stale_after)
+    if state.level in ("fresh", "running"):
+        st.caption(f":material/sync: {state.text}")
+    else:
+        detail = f": {state.error}" if state.error else ""
+        st.warning(f"{state.text}{detail}", icon=":material/sync_problem:")
+    return runtime
 
 
 def sync_with_progress(runtime: Runtime, label: str) -> Any:

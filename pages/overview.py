@@ -9,12 +9,11 @@ import streamlit as st
 from core import metrics
 from core.auth import allowed
 from core.money import format_amount
-from core.st_runtime import get_runtime, query, sync_with_progress
+from core.st_runtime import page_header, query, sync_with_progress
 from core.sync_history import sync_history
 
 actor = st.session_state["actor"]
-runtime = get_runtime()
-st.title("Overview")
+runtime = page_header("Overview")
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
 left, right = st.columns([3, 1])
@@ -23,8 +22,8 @@ end = datetime.combine(date.today() + timedelta(days=1), time())
 start = end - timedelta(days=PERIODS[label])
 if right.button("Sync now", icon=":material/sync:", disabled=not allowed(actor, "action:sync"),
                 help="Fetch what changed in Stripe since the last sync"):
-    if sync_with_progress(runtime, "Syncing from Stripe…") is not None:
-        st.rerun()
+    sync_with_progress(runtime, "Syncing from Stripe…")
+    st.rerun()  # the header's freshness (and any error, in words) comes from the run log
 
 data = query(metrics.overview, start, end)
 
@@ -69,6 +68,9 @@ with cols[2].container(border=True):
 st.subheader("Sync history")
 history = sync_history(runtime.store.cursor())
 if history:
+    last = history[0]
+    st.caption(f"Last sync: run #{last['run']} · {last['mode']} · {last['status']} · "
+               f"{last['objects'] or 0:,} objects · {last['requests'] or 0:,} requests · {last['seconds'] or 0} s")
     st.dataframe(history, hide_index=True, width="stretch")
 else:
     st.caption("No sync has run yet.")

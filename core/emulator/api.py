@@ -432,7 +432,14 @@ def update_account(state: State, call: Call) -> Any:
     if "email" in params:
         changes["email"] = str(params["email"]) or None
     changes.update(_profile_changes(account, params.get("business_profile")))
-    schedule = _schedule_change(account, params.get("settings"))
+    try:
+        schedule = _schedule_change(account, params.get("settings"))
+    except ApiError as exc:  # the helpers name the leaf param; Stripe names the full nested path
+        payouts = params["settings"].get("payouts") if isinstance(params.get("settings"), dict) else None
+        if isinstance(payouts, dict) and exc.param and not exc.param.startswith("settings"):
+            inner = "[schedule]" if isinstance(payouts.get("schedule"), dict) and exc.param in payouts["schedule"] else ""
+            exc.param = f"settings[payouts]{inner}[{exc.param}]"
+        raise
     if schedule is not None:
         changes["payout_schedule"] = schedule
     if changes:
