@@ -55,10 +55,13 @@ def current_actor(settings: Settings) -> Actor:
             only(no_access_view, "No access")
         return Actor(email=email, name=st.user.get("name"), role=role)
     if settings.demo_mode:
-        role = st.sidebar.selectbox("Demo role", [r.value for r in (Role.ADMIN, Role.SUPPORT, Role.RISK, Role.FINANCE)],
-                                    key="demo_role",
+        roles = [r.value for r in (Role.ADMIN, Role.SUPPORT, Role.RISK, Role.FINANCE)]
+        chosen = st.session_state.setdefault("actor_role", Role.ADMIN.value)
+        role = st.sidebar.selectbox("Demo role", roles, index=roles.index(chosen), key="demo_role",
+                                    on_change=lambda: st.session_state.update(actor_role=st.session_state.demo_role),
                                     help="The demo user can try every role. With sign-in configured, roles "
                                          "come from [roles] in secrets.")
+        st.session_state["actor_role"] = role
         return Actor(email=DEMO_USER, name="Demo user", role=Role(role), demo=True)
     st.sidebar.warning("Read-only: a Stripe key is configured but sign-in ([auth] in secrets) is not, so "
                        "nobody can be held to account for actions. Configure sign-in to enable actions.",

@@ -37,3 +37,15 @@ def format_amount(amount: int | None, currency: str | None) -> str:
     sign = "-" if major < 0 else ""
     symbol = SYMBOLS.get(currency.lower())
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency.upper()} {text}"
+
+
+def with_money(rows: list[dict], fields: tuple[str, ...] = ("amount",), currency_field: str = "currency") -> list[dict]:
+    """Rows for a table on a page: the named minor-unit fields shown in their row's currency."""
+    shown = []
+    for row in rows:
+        copy = dict(row)
+        for name in fields:
+            if name in copy:
+                copy[name] = format_amount(copy[name], copy.get(currency_field))
+        shown.append(copy)
+    return shown

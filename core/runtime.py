@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .actions import Context
 from .demo import demo_settings, start_demo_emulator
 from .emulator.launcher import EmulatorProcess
 from .scheduler import Progress, SyncScheduler
@@ -25,6 +26,17 @@ class Runtime:
     scheduler: SyncScheduler
     demo: bool
     emulator: EmulatorProcess | None = None
+    writes: int = 0  # actions that changed the mirror since start; part of the data version
+
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """Moves on after every sync and every action, so cached reads refresh."""
+        return self.scheduler.version, self.writes
+
+    def action_context(self) -> Context:
+        api = StripeApi(self.settings.stripe_api_key or "", self.settings.stripe_api_base,
+                        max_rps=self.settings.max_rps, max_rps_per_endpoint=self.settings.max_rps_per_endpoint)
+        return Context(self.store, api)
 
     @property
     def stale_after(self) -> timedelta:
@@ -47,6 +59,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     Raises SettingsError or StoreError with a message fit for the page.
     """
     settings = settings or load_settings()
+    store = Store(settings.connect_ops_db)  # first: a locked file must fail before anything starts
     emulator = None
     demo = settings.demo_mode
     if demo:
@@ -55,7 +68,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         if settings.connect_ops_max_rps is None:
             settings = settings.model_copy(update={"connect_ops_max_rps": DEMO_MAX_RPS,
                                                    "connect_ops_max_rps_per_endpoint": DEMO_MAX_RPS})
-    store = Store(settings.connect_ops_db)
     scheduler = SyncScheduler(lambda progress: run_sync(settings, store, progress),
                               settings.connect_ops_sync_interval_minutes * 60)
     return Runtime(settings, store, scheduler, demo, emulator)

@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from .auth import Actor, allowed
 from .freshness import freshness
 from .runtime import Runtime, build_runtime
 from .settings import Settings, load_settings
 
 T = TypeVar("T")
+APP_HOME = "app.py"
 QUERY_TTL_SECONDS = 600
 
 
@@ -35,20 +37,46 @@ def _runtime(settings_json: str) -> Runtime:
     return runtime
 
 
-def query(fn: Callable[..., T], *args: Any) -> T:
-    """fn(cursor, *args), cached until the next sync commits (or the TTL passes)."""
+def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(cursor, *args, **kwargs), cached until the next sync or action commits (or the TTL passes)."""
     runtime = get_runtime()
-    return _cached_query(fn.__module__, fn.__qualname__, runtime.store.path, runtime.scheduler.version, args)
+    return _cached_query(fn.__module__, fn.__qualname__, runtime.store.path, runtime.data_version, args,
+                         tuple(sorted(kwargs.items())))
+
+
+def act(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a core action with this process's context; cached reads refresh afterwards, even if it failed."""
+    runtime = get_runtime()
+    try:
+        return fn(runtime.action_context(), *args, **kwargs)
+    finally:
+        runtime.writes += 1
 
 
 @st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached_query(module: str, name: str, store_path: str, version: int, args: tuple[Any, ...]) -> Any:
+def _cached_query(module: str, name: str, store_path: str, version: tuple[int, int], args: tuple[Any, ...],
+                  kwargs: tuple[tuple[str, Any], ...] = ()) -> Any:
     fn = getattr(importlib.import_module(module), name)
-    return fn(get_runtime().store.cursor(), *args)
+    return fn(get_runtime().store.cursor(), *args, **dict(kwargs))
 
 
-def page_header(title: str) -> Runtime:
-    """Title and data freshness, the first lines of every page (with the error in words if the sync failed)."""
+def guard(page_key: str) -> Actor:
+    """Every page checks access itself: Streamlit can run a file in pages/ without the entrypoint (its
+    v1 multipage mode, e.g. on a server's first request), so the navigation alone is not enough."""
+    actor = st.session_state.get("actor")
+    settings = load_settings()
+    signed_out = settings.sign_in_configured and (
+        not st.user.is_logged_in or str(st.user.get("email") or "") != getattr(actor, "email", None))
+    if actor is None or signed_out or not allowed(actor, f"page:{page_key}"):
+        st.error("You do not have access to this page.", icon=":material/block:")
+        st.page_link(APP_HOME, label="Go to Connect Ops", icon=":material/home:")
+        st.stop()
+    return actor
+
+
+def page_header(title: str, page_key: str) -> tuple[Runtime, Actor]:
+    """Access check, title and data freshness: the first lines of every page."""
+    actor = guard(page_key)
     runtime = get_runtime()
     st.title(title)
     state = freshness(runtime.store.runs(), datetime.now(UTC).replace(tzinfo=None), runtime.stale_after)
@@ -57,7 +85,7 @@ def page_header(title: str) -> Runtime:
     else:
         detail = f": {state.error}" if state.error else ""
         st.warning(f"{state.text}{detail}", icon=":material/sync_problem:")
-    return runtime
+    return runtime, actor
 
 
 def sync_with_progress(runtime: Runtime, label: str) -> Any:

@@ -311,8 +311,39 @@ CREATE TABLE sync_runs (
 
 # Version 1 is generated from TABLES as they were when it was written; later schema changes must be
 # new, explicit migrations (ALTER TABLE ...) appended here, never edits of version 1.
+# Version 2: what people do in Connect Ops (core.audit, core.actions): the append-only audit log and notes.
+_V2_AUDIT = """
+CREATE SEQUENCE audit_log_id START 1;
+CREATE TABLE audit_log (
+    id BIGINT PRIMARY KEY DEFAULT nextval('audit_log_id'),
+    occurred_at TIMESTAMP NOT NULL,
+    actor_email VARCHAR NOT NULL,
+    actor_role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    account_id VARCHAR,
+    target_id VARCHAR,
+    params JSON,
+    reason VARCHAR,
+    result VARCHAR NOT NULL,          -- 'succeeded' | 'failed' | 'denied'
+    error VARCHAR,
+    stripe_request_id VARCHAR,
+    idempotency_key VARCHAR,
+    demo BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX audit_log_account ON audit_log (account_id);
+CREATE SEQUENCE account_notes_id START 1;
+CREATE TABLE account_notes (
+    id BIGINT PRIMARY KEY DEFAULT nextval('account_notes_id'),
+    account_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    author_email VARCHAR NOT NULL,
+    body VARCHAR NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
+    (2, _V2_AUDIT),
 ]
 
 
@@ -344,11 +375,13 @@ def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
 class Store:
     """The one writing connection of this process, plus read cursors for everyone else."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:" and not self.path.startswith("md:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = _connect(self.path)
+        if memory_limit:  # DuckDB's default (80% of RAM) lets a long sync's page cache grow unbounded
+            self._conn.execute(f"SET memory_limit = '{memory_limit}'")
         self._write_lock = threading.RLock()
         _migrate(self._conn)
 
@@ -384,10 +417,16 @@ class Store:
         self, conn: duckdb.DuckDBPyConnection, table: str, scope: str, objects: Iterable[dict[str, Any]]
     ) -> int:
         """Insert or update objects of one scope by (id, scope); the last copy of an id wins."""
+        return self.upsert_scoped(conn, table, ((scope, obj) for obj in objects))
+
+    def upsert_scoped(
+        self, conn: duckdb.DuckDBPyConnection, table: str, items: Iterable[tuple[str, dict[str, Any]]]
+    ) -> int:
+        """Like upsert, for objects of several scopes at once (the sync writer's batches)."""
         spec = TABLES[table]
         now = _utcnow()
-        latest = {obj["id"]: obj for obj in objects}
-        rows = [spec.row(scope, obj, now) for obj in latest.values()]
+        latest = {(obj["id"], scope): (scope, obj) for scope, obj in items}
+        rows = [spec.row(scope, obj, now) for scope, obj in latest.values()]
         for start in range(0, len(rows), UPSERT_BATCH):
             _insert_rows(conn, spec, rows[start:start + UPSERT_BATCH])
         return len(rows)

@@ -12,8 +12,7 @@ from core.money import format_amount
 from core.st_runtime import page_header, query, sync_with_progress
 from core.sync_history import sync_history
 
-actor = st.session_state["actor"]
-runtime = page_header("Overview")
+runtime, actor = page_header("Overview", "overview")
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
 left, right = st.columns([3, 1])

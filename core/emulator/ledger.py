@@ -21,13 +21,22 @@ def minor_per_unit(currency: str) -> int:
     return 1 if currency in ZERO_DECIMAL else 100
 
 
+def _rate(currency: str, to: str) -> tuple[float, int, int]:
+    rate = round(USD_PER_UNIT[currency] / USD_PER_UNIT[to], 6)
+    return rate, minor_per_unit(currency), minor_per_unit(to)
+
+
+_RATES = {(a, b): _rate(a, b) for a in USD_PER_UNIT for b in USD_PER_UNIT if a != b}
+
+
 def convert(amount: int, currency: str, to: str) -> tuple[int, float | None]:
     """Amount in `to`'s minor units and the exchange rate used (None when no conversion)."""
     if currency == to:
         return amount, None
-    rate = round(USD_PER_UNIT[currency] / USD_PER_UNIT[to], 6)
-    major = amount / minor_per_unit(currency)
-    return round(major * rate * minor_per_unit(to)), rate
+    found = _RATES.get((currency, to))
+    rate, minor_from, minor_to = found if found is not None else _rate(currency, to)
+    major = amount / minor_from
+    return round(major * rate * minor_to), rate
 
 
 def stripe_fee(amount: int, currency: str) -> int:
@@ -36,8 +45,16 @@ def stripe_fee(amount: int, currency: str) -> int:
     return round(amount * 0.029) + fixed
 
 
+_DAY_STARTS: dict[int, int] = {}
+
+
 def _available_on(created: int, delay_days: int = 2) -> int:
-    return (created // DAY + delay_days) * DAY
+    """Midnight `delay_days` after `created` (one shared int per day: millions of records hold these)."""
+    day = created // DAY + delay_days
+    found = _DAY_STARTS.get(day)
+    if found is None:
+        found = _DAY_STARTS[day] = day * DAY
+    return found
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -56,7 +73,7 @@ def emit(state: State, created: int, event_type: str, rec: Record,
         return None
     scope = rec["_scope"] if rec["_resource"] != "accounts" else rec["id"]
     event = {"id": state.new_id("evt"), "created": created, "type": event_type, "snapshot": snapshot(rec),
-             "previous_attributes": previous}
+             "previous_attributes": previous, "_scope": scope, "_resource": "events"}
     if request:
         event["request_id"] = request.get("id")
         event["idempotency_key"] = request.get("idempotency_key")
@@ -71,17 +88,55 @@ def balance_txn(state: State, scope: str | None, created: int, amount: int, curr
                 available_on: int | None = None) -> Record:
     """A balance transaction, converted into the scope's settlement currency when they differ."""
     settle = settle_in or currency
-    settled, rate = convert(amount, currency, settle)
-    fee_details = [dict(f, amount=convert(f["amount"], currency, settle)[0]) for f in fees or ()]
-    rec = {"id": state.new_id("txn"), "created": created, "amount": settled, "currency": settle,
-           "exchange_rate": rate, "type": kind, "reporting_category": category, "source": source,
-           "fee_details": fee_details, "description": description,
-           "available_on": available_on if available_on is not None else _available_on(created)}
+    rec = {"id": state.new_id("txn"), "created": created, "amount": amount, "currency": settle,
+           "type": kind, "reporting_category": category, "source": source,
+           "available_on": available_on if available_on is not None else _available_on(created),
+           "_scope": scope, "_resource": "balance_transactions"}
+    # Keys that would hold None or nothing are left out (readers use .get); this keeps the dicts small.
+    if settle != currency:
+        rec["amount"], rec["exchange_rate"] = convert(amount, currency, settle)
+    if fees:
+        rec["fee_details"] = _fee_details(fees, currency, settle)
+    if description is not None:
+        rec["description"] = description
     return state.add("balance_transactions", rec, scope)
 
 
+# Fee lines repeat (a few thousand distinct amounts across a million charges): identical lines are
+# one shared dict and identical fee_details one shared tuple. Nothing mutates them; readers copy.
+# Bounded: emptied when full (sharing saves memory, correctness never depends on it).
+_FEE_KEYS = ("amount", "application", "description", "type")
+_FEE_SHARED: dict[tuple[Any, ...], Any] = {}
+_FEE_CACHE_MAX = 100_000
+
+
+def _fee_line(amount: int, application: str | None, description: str, kind: str) -> dict[str, Any]:
+    key = (amount, application, description, kind)
+    line = _FEE_SHARED.get(key)
+    if line is None:
+        if len(_FEE_SHARED) >= _FEE_CACHE_MAX:
+            _FEE_SHARED.clear()
+        line = _FEE_SHARED[key] = dict(zip(_FEE_KEYS, key))
+    return line
+
+
+def _fee_details(fees: Any, currency: str, settle: str) -> tuple[dict[str, Any], ...]:
+    """The fee lines converted into the settlement currency, as a shared tuple."""
+    if any(tuple(f) != _FEE_KEYS for f in fees):  # an unusual shape: a private copy, as before
+        return tuple(dict(f, amount=convert(f["amount"], currency, settle)[0]) for f in fees)
+    lines = tuple(_fee_line(convert(f["amount"], currency, settle)[0], f["application"], f["description"], f["type"])
+                  for f in fees)
+    key = ("details",) + tuple(id(line) for line in lines)  # ids of lines the cached tuple keeps alive
+    found = _FEE_SHARED.get(key)
+    if found is None or found != lines:
+        if len(_FEE_SHARED) >= _FEE_CACHE_MAX:
+            _FEE_SHARED.clear()
+        found = _FEE_SHARED[key] = lines
+    return found
+
+
 def _fee(amount: int, description: str = "Stripe processing fees") -> dict[str, Any]:
-    return {"amount": amount, "application": None, "description": description, "type": "stripe_fee"}
+    return _fee_line(amount, None, description, "stripe_fee")
 
 
 # --- charges ----------------------------------------------------------------------------------
@@ -91,13 +146,15 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
                   request: dict[str, Any] | None = None) -> Record:
     """A card charge in one of Connect's three flows: destination, direct, or separate (charge then transfer)."""
     scope = account["id"] if flow == "direct" else PLATFORM
+    # `refund_ids` appears with the first refund and `on_behalf_of` only when set (readers use .get).
     rec: Record = {"id": state.new_id("ch"), "created": created, "amount": amount, "currency": currency,
-                   "status": status, "amount_refunded": 0, "refund_ids": [], **(details or {})}
+                   "status": status, "amount_refunded": 0, **(details or {})}
     rec["payment_intent"] = state.new_id("pi")
     rec["payment_method"] = state.new_id("pm")
     if flow == "destination":
         rec["destination"] = account["id"]
-        rec["on_behalf_of"] = account["id"] if account.get("on_behalf_of") else None
+        if account.get("on_behalf_of"):
+            rec["on_behalf_of"] = account["id"]
     if flow in ("destination", "direct") and fee_amount is not None:
         rec["application_fee_amount"] = fee_amount
     if flow == "separate":
@@ -111,8 +168,7 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
     settle = PLATFORM_CURRENCY if scope is PLATFORM else account["default_currency"]
     fees = [_fee(stripe_fee(amount, currency))]
     if flow == "direct" and fee_amount:
-        fees.append({"amount": fee_amount, "application": state.application_id,
-                     "description": "Application fee", "type": "application_fee"})
+        fees.append(_fee_line(fee_amount, state.application_id, "Application fee", "application_fee"))
     txn = balance_txn(state, scope, created, amount, currency, "charge", "charge", rec["id"], fees,
                       rec.get("description"), settle_in=settle)
     rec["balance_transaction"] = txn["id"]
@@ -128,9 +184,9 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
             payment["application_fee"] = fee["id"]
             payment["application_fee_amount"] = fee_amount
             ptxn = state.records[payment["balance_transaction"]]
-            ptxn["fee_details"] = [{"amount": convert(fee_amount, currency, ptxn["currency"])[0],
-                                    "application": state.application_id, "description": "Application fee",
-                                    "type": "application_fee"}]
+            ptxn["fee_details"] = _fee_details(
+                [_fee_line(fee_amount, state.application_id, "Application fee", "application_fee")],
+                currency, ptxn["currency"])
     elif flow == "direct" and fee_amount:
         fee = create_application_fee(state, created, account, fee_amount, currency, charge_id=rec["id"],
                                      request=request)
@@ -143,7 +199,7 @@ def create_application_fee(state: State, created: int, account: Record, amount: 
                            request: dict[str, Any] | None = None) -> Record:
     rec = {"id": state.new_id("fee"), "created": created, "account": account["id"], "amount": amount,
            "currency": currency, "charge": charge_id, "originating_transaction": origin, "refund_ids": [],
-           "amount_refunded": 0}
+           "amount_refunded": 0, "_scope": PLATFORM, "_resource": "application_fees"}
     state.add("application_fees", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, amount, currency, "application_fee", "platform_earning",
                       rec["id"], settle_in=PLATFORM_CURRENCY)
@@ -159,14 +215,15 @@ def create_transfer(state: State, created: int, account: Record, amount: int, cu
     rec = {"id": state.new_id("tr"), "created": created, "amount": amount, "currency": currency,
            "destination": account["id"], "amount_reversed": 0, "reversal_ids": [],
            "source_transaction": source_charge["id"] if source_charge else None,
-           "transfer_group": transfer_group or (source_charge or {}).get("transfer_group")}
+           "transfer_group": transfer_group or (source_charge or {}).get("transfer_group"),
+           "_scope": PLATFORM, "_resource": "transfers"}
     state.add("transfers", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, -amount, currency, "transfer", "transfer", rec["id"],
                       settle_in=PLATFORM_CURRENCY)
     rec["balance_transaction"] = txn["id"]
     payment = {"id": state.new_id("py"), "created": created, "amount": amount, "currency": currency,
-               "status": "succeeded", "amount_refunded": 0, "refund_ids": [], "source_transfer": rec["id"],
-               "application": True}
+               "status": "succeeded", "amount_refunded": 0, "source_transfer": rec["id"],
+               "application": True, "_scope": account["id"], "_resource": "charges"}
     state.add("charges", payment, account["id"])
     ptxn = balance_txn(state, account["id"], created, amount, currency, "payment", "charge", payment["id"],
                        settle_in=account["default_currency"])
@@ -198,7 +255,7 @@ def create_refund(state: State, created: int, charge: Record, amount: int, reaso
                       settle_in=settle, available_on=created)
     rec["balance_transaction"] = txn["id"]
     charge["amount_refunded"] += amount
-    charge["refund_ids"].append(rec["id"])
+    charge.setdefault("refund_ids", []).append(rec["id"])
     fee = state.records.get(charge.get("application_fee") or "")
     if refund_application_fee and fee is not None:
         share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / charge["amount"]))
@@ -253,7 +310,7 @@ def reverse(state: State, created: int, transfer: Record, amount: int, source_re
                            available_on=created)
         pay_refund["balance_transaction"] = ptxn["id"]
         payment["amount_refunded"] += amount
-        payment["refund_ids"].append(pay_refund["id"])
+        payment.setdefault("refund_ids", []).append(pay_refund["id"])
         rec["destination_payment_refund"] = pay_refund["id"]
     transfer["amount_reversed"] += amount
     transfer["reversal_ids"].append(rec["id"])
@@ -309,7 +366,7 @@ def create_payout(state: State, created: int, scope: str | None, amount: int, cu
                   request: dict[str, Any] | None = None) -> Record:
     rec = {"id": state.new_id("po"), "created": created, "amount": amount, "currency": currency,
            "arrival_date": _available_on(created, 2), "destination": destination, "status": "pending",
-           "automatic": request is None}
+           "automatic": request is None, "_scope": scope, "_resource": "payouts"}
     state.add("payouts", rec, scope)
     txn = balance_txn(state, scope, created, -amount, currency, "payout", "payout", rec["id"],
                       description="STRIPE PAYOUT", available_on=created)

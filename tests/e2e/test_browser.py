@@ -54,7 +54,7 @@ def app_url(oidc_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         'client_id = "connect-ops"\nclient_secret = "connect-ops-secret"\n'
         f'server_metadata_url = "{oidc_server}/.well-known/openid-configuration"\n'
         "[roles]\n"
-        'risk = ["rita@example.com"]\nfinance = ["fin@example.com"]\n'
+        'admin = ["ada@example.com"]\nrisk = ["rita@example.com"]\nfinance = ["fin@example.com"]\n'
     )
     env = {**os.environ, "CONNECT_OPS_DB": str(home / "connect_ops.duckdb"), "CONNECT_OPS_DEMO_SCALE": "small",
            "PYTHONPATH": str(ROOT)}
@@ -91,6 +91,28 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def _sign_in(browser, app_url: str, oidc_server: str, email: str, name: str):
+    assert httpx.put(f"{oidc_server}/users/{quote(email)}", json={"email": email, "name": name}).status_code == 204
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(app_url)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_placeholder("sub").fill(email)
+    page.get_by_role("button", name="Authorize").click()
+    return context, page
+
+
+def test_admin_sees_the_audit_log(browser, app_url: str, oidc_server: str) -> None:
+    context, page = _sign_in(browser, app_url, oidc_server, "ada@example.com", "Ada Admin")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_contain_text("Audit log")
+    page.goto(f"{app_url}/audit")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    context.close()
+
+
 def test_sign_in_land_on_role_pages_and_sync(browser, app_url: str, oidc_server: str, tmp_path: Path) -> None:
     claims = {"email": "rita@example.com", "name": "Rita Risk"}
     assert httpx.put(f"{oidc_server}/users/{quote('rita@example.com')}", json=claims).status_code == 204
@@ -105,7 +127,9 @@ def test_sign_in_land_on_role_pages_and_sync(browser, app_url: str, oidc_server:
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text("Rita Risk")
     expect(sidebar).to_contain_text("risk")
-    expect(page.get_by_text("Audit log")).to_have_count(0)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_contain_text("Merchants")
+    expect(nav).not_to_contain_text("Audit log")
     page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
     expect(page.get_by_text("Last sync: run #1 · full · succeeded")).to_be_visible()

@@ -32,5 +32,5 @@ def demo_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 def open_app(role: str = "admin", timeout: float = 300) -> AppTest:
     """The app as the demo user in `role`, after the first-run backfill."""
     at = AppTest.from_file(APP, default_timeout=timeout)
-    at.session_state["demo_role"] = role
+    at.session_state["actor_role"] = role  # what the sidebar's role switcher remembers
     return at.run()

@@ -30,11 +30,17 @@ def test_each_role_gets_exactly_its_pages(role: str) -> None:
 def test_every_page_of_a_role_renders(role: str) -> None:
     at = open_app(role)
     assert not at.exception, at.exception
-    assert any("Demo data" in info.value for info in at.sidebar.info)
     for page in pages_for(Actor(email="a@b.c", role=Role(role))):
         at.switch_page(str(page.path.relative_to(Path(APP).parent))).run()
         assert not at.exception, (page.key, at.exception)
         assert not at.error, (page.key, [e.value for e in at.error])
+
+
+def test_demo_mode_says_so_and_starts_as_admin() -> None:
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    assert not at.exception
+    assert any("Demo data" in info.value for info in at.sidebar.info)
+    assert at.selectbox(key="demo_role").value == "admin"
 
 
 def test_a_page_outside_the_role_cannot_be_opened() -> None:
@@ -42,12 +48,16 @@ def test_a_page_outside_the_role_cannot_be_opened() -> None:
     at.switch_page("pages/overview.py").run()
     assert at.title[0].value == "Overview"
     forbidden = [p for p in pages_for(Actor(email="a@b.c", role=Role.ADMIN)) if p.key not in EXPECTED["support"]]
+    assert forbidden, "some built page must be out of support's reach for this test to mean anything"
     for page in forbidden:
         try:
-            at.switch_page(f"pages/{page.key}.py").run()
-        except Exception:
-            continue  # Streamlit refuses to route to an unregistered page: that is the point
+            at.switch_page(f"pages/{page.key}.py")
+        except ValueError:
+            continue  # AppTest itself knows the page is not registered for this session
+        at.run()
+        assert not at.exception
         assert page.title not in [t.value for t in at.title]
+        assert any("do not have access" in e.value for e in at.error) or "Overview" in [t.value for t in at.title]
 
 
 def test_overview_shows_kpis_and_freshness() -> None:

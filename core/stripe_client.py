@@ -1,0 +1,262 @@
+"""Our one door to Stripe: the official SDK's StripeClient, a rate budget, retries and counters.
+
+Why not just the SDK? Its retries skip a plain 429 (the one error a fast sync meets most) and it has
+no notion of Stripe's per-endpoint and overall rate limits, which a concurrent backfill must respect
+or spend its time in 429 back-off. So: token buckets (one per endpoint, one overall) taken before
+every request, and our own retry loop (429, 5xx the API marks retryable, dropped connections) with
+exponential back-off and full jitter. The SDK's own network retries are off so every attempt is
+counted and paced here.
+"""
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import stripe
+
+T = TypeVar("T")
+
+# The URL path segment of each list resource we sync.
+SERVICES = {
+    "accounts": "accounts",
+    "charges": "charges",
+    "transfers": "transfers",
+    "application_fees": "application_fees",
+    "refunds": "refunds",
+    "disputes": "disputes",
+    "balance_transactions": "balance_transactions",
+    "payouts": "payouts",
+    "events": "events",
+}
+_ID_SEGMENT = re.compile(r"^[a-z]{2,5}_[A-Za-z0-9_]+$")
+
+
+class StripeApiError(RuntimeError):
+    """A request failed for good; `str()` is one line a person can act on."""
+
+
+class BadApiKeyError(StripeApiError):
+    pass
+
+
+class ApiUnreachableError(StripeApiError):
+    pass
+
+
+class ResourceMissingError(StripeApiError):
+    pass
+
+
+class TokenBucket:
+    """Thread-safe token bucket by reservation: each caller is told when its turn comes.
+
+    Reservations let many threads share one rate fairly without polling; the burst is small (a fifth
+    of a second of tokens) so our pacing never overruns the server's own bucket by much.
+    """
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = self.ceiling = float(rate)
+        self.capacity = max(1.0, burst if burst is not None else self.rate / 5)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._slowed = 0.0
+        self._lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def reserve(self) -> float:
+        """Take one token; return how many seconds to wait before using it."""
+        with self._lock:
+            now = time.monotonic()
+            self._refill(now)
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def ready_in(self) -> float:
+        """Seconds until a token would be free, without taking it (for scheduling)."""
+        with self._lock:
+            self._refill(time.monotonic())
+            return 0.0 if self._tokens >= 1 else (1.0 - self._tokens) / self.rate
+
+    def slow_down(self) -> None:
+        """A 429 says someone else (the platform's own traffic) shares the limit: back off the rate."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._slowed < 1.0:  # one cut per second: a burst of 429s is one signal
+                return
+            self._slowed = now
+            self.rate = max(self.ceiling / 20, self.rate * 0.7)
+
+    def speed_up(self) -> None:
+        """Each success wins back a little of the configured rate (additive increase)."""
+        if self.rate < self.ceiling:
+            with self._lock:
+                self.rate = min(self.ceiling, self.rate + self.ceiling / 500)
+
+    def acquire(self) -> None:
+        wait = self.reserve()
+        if wait > 0:
+            time.sleep(wait)
+
+
+@dataclass
+class RequestStats:
+    """Attempts made (including retries), by endpoint; thread-safe increments."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, endpoint: str, *, retry: bool = False, limited: bool = False) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_endpoint[endpoint] += 1
+            self.retries += int(retry)
+            self.rate_limited += int(limited)
+
+
+@dataclass
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+
+
+def endpoint_key(method: str, path: str) -> str:
+    """'GET /v1/charges/ch_1' -> 'GET /v1/charges/{id}': the unit Stripe rate-limits by."""
+    parts = ["{id}" if _ID_SEGMENT.match(p) else p for p in path.split("/")]
+    return f"{method.upper()} {'/'.join(parts)}"
+
+
+class StripeApi:
+    """StripeClient plus rate budget, retries and counters; safe to share between threads."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str = "https://api.stripe.com",
+        *,
+        max_rps: float = 25.0,
+        max_rps_per_endpoint: float = 25.0,
+        max_attempts: int = 10,
+        backoff_base: float = 0.25,
+        backoff_cap: float = 8.0,
+    ) -> None:
+        self.client = stripe.StripeClient(
+            api_key, base_addresses={"api": api_base}, max_network_retries=0
+        )
+        self.api_base = api_base
+        self.max_rps_per_endpoint = max_rps_per_endpoint
+        self.global_bucket = TokenBucket(max_rps)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets_lock = threading.Lock()
+        self.stats = RequestStats()
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+
+    # -- rate budget
+
+    def bucket(self, endpoint: str) -> TokenBucket:
+        with self._buckets_lock:
+            bucket = self._buckets.get(endpoint)
+            if bucket is None:
+                bucket = self._buckets[endpoint] = TokenBucket(self.max_rps_per_endpoint)
+            return bucket
+
+    def ready_in(self, endpoint: str) -> float:
+        return max(self.bucket(endpoint).ready_in(), self.global_bucket.ready_in())
+
+    def _pace(self, endpoint: str) -> None:
+        """Endpoint token first, then the overall one, so a wait on one never wastes the other."""
+        self.bucket(endpoint).acquire()
+        self.global_bucket.acquire()
+
+    # -- requests
+
+    def list(self, resource: str, params: dict[str, Any], account: str | None = None) -> Page:
+        """One page of a list endpoint, as plain dicts (the JSON Stripe sent)."""
+        body = self.get(f"/v1/{SERVICES[resource]}", params, account)
+        return Page(list(body.get("data") or []), bool(body.get("has_more")))
+
+    def retrieve(self, resource: str, object_id: str, account: str | None = None) -> dict[str, Any]:
+        return self.get(f"/v1/{SERVICES[resource]}/{object_id}", {}, account)
+
+    def get(self, path: str, params: dict[str, Any], account: str | None = None) -> dict[str, Any]:
+        """GET through the SDK's `raw_request`: its auth, headers, encoding and errors, but the JSON kept
+        as dicts. Typed StripeObjects cost ~200 ms per page of 100 charges (measured; the HTTP call
+        itself ~10 ms), which alone would cap a sync far below Stripe's rate limits.
+        """
+        options = {"stripe_account": account} if account else {}
+        response = self.call("GET", path, lambda: self.client.raw_request("get", path, **params, **options))
+        return response.data
+
+    def call(self, method: str, path: str, send: Callable[[], T]) -> T:
+        """Run one SDK call under the rate budget, retrying what Stripe says is worth retrying."""
+        endpoint = endpoint_key(method, path)
+        for attempt in range(self.max_attempts):
+            self._pace(endpoint)
+            try:
+                result = send()
+                self.stats.count(endpoint, retry=attempt > 0)
+                self.bucket(endpoint).speed_up()
+                self.global_bucket.speed_up()
+                return result
+            except stripe.StripeError as exc:
+                limited = isinstance(exc, stripe.RateLimitError)
+                self.stats.count(endpoint, retry=attempt > 0, limited=limited)
+                attempts = self.max_attempts
+                if limited:
+                    self.bucket(endpoint).slow_down()
+                    self.global_bucket.slow_down()
+                    attempts = max(attempts, 30)  # being told to wait is not failure
+                if isinstance(exc, stripe.APIConnectionError):
+                    attempts = min(attempts, 4)  # a down API should fail in seconds, not minutes
+                if not _retryable(exc, method) or attempt + 1 >= attempts:
+                    raise _translate(exc, self.api_base) from None
+            time.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^attempt)], so retrying threads spread out."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+
+
+def _header(exc: stripe.StripeError, name: str) -> str | None:
+    for key, value in (exc.headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _retryable(exc: stripe.StripeError, method: str) -> bool:
+    if isinstance(exc, stripe.RateLimitError):
+        return True
+    if isinstance(exc, stripe.APIConnectionError):
+        return bool(getattr(exc, "should_retry", True))
+    status = exc.http_status or 0
+    should = _header(exc, "stripe-should-retry")
+    if should is not None:
+        return should == "true"
+    return status >= 500 and method == "GET" or status == 409
+
+
+def _translate(exc: stripe.StripeError, api_base: str) -> StripeApiError:
+    """SDK errors to ours, with a one-line message naming the cause."""
+    message = (exc.user_message or str(exc) or type(exc).__name__).splitlines()[0]
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        return BadApiKeyError(f"Stripe rejected the API key ({exc.http_status}): {message}")
+    if isinstance(exc, stripe.APIConnectionError):
+        return ApiUnreachableError(f"cannot reach the Stripe API at {api_base}: {message}")
+    if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
+        return ResourceMissingError(message)
+    return StripeApiError(f"Stripe API error ({exc.http_status}): {message}")

@@ -1,0 +1,68 @@
+"""`python -m core.sync [--full]`: one sync from the command line, for headless use.
+
+Progress is one line per stream every few seconds, then a summary. Failures print one line that says
+what to do (bad key, unreachable API, locked database) and exit non-zero. Without STRIPE_API_KEY
+(demo mode) it starts the local emulator and syncs from it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+
+from core.settings import SettingsError, load_settings
+from core.store import Store, StoreError
+from core.stripe_client import StripeApi, StripeApiError
+from core.sync.engine import SyncEngine, one_line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.sync", description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="list every object again instead of events since last sync")
+    parser.add_argument("--quiet", action="store_true", help="only the summary")
+    args = parser.parse_args(argv)
+    try:
+        return _run(args.full, args.quiet)
+    except (SettingsError, StoreError, StripeApiError) as exc:
+        print(f"sync failed: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sync interrupted; the next run resumes where this one stopped", file=sys.stderr)
+        return 130
+
+
+def _run(full: bool, quiet: bool) -> int:
+    settings = load_settings()
+    with ExitStack() as stack:
+        api_key, api_base = settings.stripe_api_key, settings.stripe_api_base
+        if settings.demo_mode:
+            from core.emulator.launcher import start_emulator
+
+            print(f"demo mode (no STRIPE_API_KEY): starting the emulator, scale {settings.connect_ops_demo_scale}")
+            emulator = stack.enter_context(start_emulator(
+                "--scale", settings.connect_ops_demo_scale, "--seed", str(settings.connect_ops_demo_seed)))
+            api_key, api_base = emulator.api_key, emulator.base_url
+        assert api_key is not None
+        store = stack.enter_context(Store(settings.connect_ops_db))
+        api = StripeApi(api_key, api_base, max_rps=settings.max_rps,
+                        max_rps_per_endpoint=settings.max_rps_per_endpoint)
+        print(f"syncing {api_base} into {settings.connect_ops_db} "
+              f"(budget {settings.max_rps:g} req/s overall, {settings.max_rps_per_endpoint:g} per endpoint)")
+        started = time.monotonic()
+        engine = SyncEngine(store, api, progress=None if quiet else print)
+        result = engine.run(full)
+        for line in engine.stream_lines(time.monotonic() - started):
+            print(line)
+        rate = result.requests / max(result.seconds, 0.001)
+        print(f"{result.mode} sync done: {result.objects:,} objects, {result.requests:,} requests "
+              f"({api.stats.retries:,} retries, {api.stats.rate_limited:,} rate-limited) in {result.seconds:.1f}s, "
+              f"{rate:.1f} req/s; run #{result.run_id}")
+        for line in result.log:
+            if "again" in line:
+                print(f"note: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,748 @@
+"""The sync engine: a complete, incremental, crash-safe copy of a Connect platform in DuckDB.
+
+How it stays exact:
+
+* Per scope (the platform, each connected account), an *events watermark* is taken before anything in
+  that scope is listed. Everything that changes afterwards has an event newer than the watermark, so
+  listing (backfill) plus replaying events since the watermark, oldest first, ends at the current state.
+* Backfill work is split into units (scope x resource x created-window). A unit's cursor and the rows
+  of the page that advanced it commit in one DuckDB transaction: a killed sync resumes at the last
+  committed page, re-reads at most the pages in flight, and upserts make re-reads harmless.
+* Events replay per scope by created-time window (with an overlap, since events in the same second
+  are not ordered by id), applied in created order; the last snapshot of an object wins.
+* What changes without an event of its own is refreshed explicitly: balance transactions (new ones,
+  and pending ones whose `available_on` passed), the charge of a dispute, and the `py_` payment, its
+  refunds and balance transactions in the destination account of a transfer.
+
+Work runs in a thread pool paced by StripeApi's token buckets; one writer thread commits pages in
+groups (DuckDB's cost is per statement and per row, so grouping pages keeps the writer ahead).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.store import PLATFORM, Store
+from core.stripe_client import Page, ResourceMissingError, StripeApi
+
+log = logging.getLogger("connect_ops.sync")
+
+PLATFORM_RESOURCES = ("accounts", "charges", "transfers", "application_fees", "refunds", "disputes",
+                      "balance_transactions", "payouts", "events")
+ACCOUNT_RESOURCES = ("charges", "refunds", "disputes", "payouts", "balance_transactions", "events")
+TABLE_OF = {"accounts": "connected_accounts"}
+OBJECT_TABLE = {"account": "connected_accounts", "charge": "charges", "transfer": "transfers",
+                "payout": "payouts", "application_fee": "application_fees", "refund": "refunds",
+                "dispute": "disputes"}
+EVENT_RETENTION = 30 * 86400
+RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events we would need
+EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
+EVENT_WINDOW = 86400  # replay at most a day of events per committed step (bounds memory)
+PAGE = 100
+MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
+
+
+def table_of(resource: str) -> str:
+    return TABLE_OF.get(resource, resource)
+
+
+def scope_label(scope: str) -> str:
+    return scope or "platform"
+
+
+class SyncError(RuntimeError):
+    """A sync failed; the message is one line."""
+
+
+# --------------------------------------------------------------------------- results and progress
+
+
+@dataclass
+class StreamStats:
+    objects: int = 0
+    requests: int = 0
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    mode: str
+    objects: int
+    requests: int
+    seconds: float
+    streams: dict[str, StreamStats]
+    log: list[str]
+
+
+@dataclass
+class Write:
+    """What one task commits: rows, sync_state changes, and what to do once they are durable."""
+
+    rows: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (table, scope, object)
+    units: list[dict[str, Any]] = field(default_factory=list)
+    delete_scopes: list[str] = field(default_factory=list)  # drop all sync_state of these scopes first
+    after: Callable[[], None] | None = None
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class Task:
+    """One request against Stripe; returns the write it produced and follow-up tasks."""
+
+    endpoint = "GET /v1/events"
+    stream = "events"
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        raise NotImplementedError
+
+
+@dataclass
+class BackfillUnit(Task):
+    """A created-window of one resource in one scope, paged newest first from `cursor`."""
+
+    unit_id: str
+    scope: str
+    resource: str
+    window_start: int = 0
+    window_end: int | None = None
+    cursor: str | None = None
+    done: bool = False
+    hint_start: int = 0  # where data probably begins; only steers where windows are split
+
+    @property
+    def endpoint(self) -> str:  # type: ignore[override]
+        return f"GET /v1/{self.resource}"
+
+    @property
+    def stream(self) -> str:  # type: ignore[override]
+        return table_of(self.resource)
+
+    def state(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "kind": "backfill", "scope": self.scope, "resource": self.resource,
+                "window_start": self.window_start, "window_end": self.window_end, "cursor": self.cursor,
+                "done": self.done}
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        created: dict[str, int] = {"gte": self.window_start}
+        if self.window_end is not None:
+            created["lt"] = self.window_end
+        params: dict[str, Any] = {"limit": PAGE, "created": created}
+        if self.cursor:
+            params["starting_after"] = self.cursor
+        page = engine.api.list(self.resource, params, self.scope or None)
+        if page.data:
+            self.cursor = page.data[-1]["id"]
+        self.done = not page.has_more
+        follow: list[Task] = []
+        units = [self.state()]
+        split = None if self.done else self._split(engine, page)
+        if split is not None:
+            units.append(split.state())
+            follow.append(split)
+        if not self.done:
+            follow.insert(0, self)
+        table = table_of(self.resource)
+        write = Write(rows=[(table, self.scope, obj) for obj in page.data], units=units)
+        if self.resource == "accounts" and page.data:
+            ids = [obj["id"] for obj in page.data]
+            write.after = lambda: engine.discover_accounts(ids)
+        return write, follow
+
+    def _split(self, engine: SyncEngine, page: Page) -> BackfillUnit | None:
+        """Hand the older half of the remaining window to a new unit while workers would idle."""
+        if not page.data or not engine.wants_more_work():
+            return None
+        oldest = int(page.data[-1]["created"])
+        low = max(self.window_start, min(self.hint_start, oldest))
+        if oldest - low < MIN_SPLIT_SPAN:
+            if oldest - self.window_start < MIN_SPLIT_SPAN:
+                return None
+            low = self.window_start
+        middle = (low + oldest) // 2 if low < oldest - 1 else oldest - 1
+        middle = max(middle, self.window_start + 1)
+        if middle >= oldest:
+            return None
+        new = BackfillUnit(new_unit_id(self.scope, self.resource), self.scope, self.resource,
+                           self.window_start, middle, hint_start=self.hint_start)
+        self.window_start = middle
+        return new
+
+
+def new_unit_id(scope: str, resource: str) -> str:
+    return f"backfill:{scope_label(scope)}:{resource}:{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class AnchorScope(Task):
+    """Fix a scope's events watermark, then create its backfill units (in the same transaction).
+
+    The watermark is taken before anything of the scope is listed: a change after it has an event
+    at or after it, a change before it is in what the listing returns.
+    """
+
+    scope: str
+    hint_start: int = 0
+
+    endpoint = "anchor"  # no request: the watermark is our clock; EVENT_OVERLAP absorbs skew
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        watermark = int(time.time()) - 1
+        resources = PLATFORM_RESOURCES if self.scope == PLATFORM else ACCOUNT_RESOURCES
+        units = [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start)
+                 for r in resources]
+        events_state = {"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
+                        "resource": "events", "cursor_created": watermark, "done": False}
+        engine.note(f"{scope_label(self.scope)}: events watermark {watermark}, backfill planned")
+        write = Write(units=[events_state, *(u.state() for u in units)], delete_scopes=[self.scope])
+        return write, list(units)
+
+
+def events_unit_id(scope: str) -> str:
+    return f"events:{scope_label(scope)}"
+
+
+@dataclass
+class ReplayEvents(Task):
+    """Apply a scope's events from its watermark on, one created-window (at most a day) at a time."""
+
+    scope: str
+    watermark: int
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        now = int(time.time())
+        if self.watermark < now - EVENT_RETENTION + RETENTION_MARGIN:
+            return engine.rebackfill(self.scope, "its events cursor is older than Stripe's 30-day retention")
+        start = self.watermark - EVENT_OVERLAP
+        end = min(now + 1, self.watermark + EVENT_WINDOW)
+        last_window = end > now
+        params: dict[str, Any] = {"limit": PAGE, "created": {"gte": start}}
+        if not last_window:
+            params["created"]["lt"] = end
+        events = engine.list_all("events", params, self.scope)
+        events.reverse()  # oldest first; the list is newest first, ties in insertion order
+        events.sort(key=lambda e: int(e["created"]))
+        write = engine.apply_events(self.scope, events)
+        new_watermark = (now - 1) if last_window else end
+        write.units.append({"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
+                            "resource": "events", "cursor_created": new_watermark, "done": True})
+        follow: list[Task] = [] if last_window else [ReplayEvents(self.scope, new_watermark)]
+        return write, follow
+
+
+@dataclass
+class Relist(Task):
+    """Re-read one resource of one scope from a time on (objects that change without events)."""
+
+    scope: str
+    resource: str
+    since: int
+
+    @property
+    def endpoint(self) -> str:  # type: ignore[override]
+        return f"GET /v1/{self.resource}"
+
+    @property
+    def stream(self) -> str:  # type: ignore[override]
+        return table_of(self.resource)
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        objects = engine.list_all(self.resource, {"limit": PAGE, "created": {"gte": self.since}}, self.scope)
+        return Write(rows=[(table_of(self.resource), self.scope, o) for o in objects]), []
+
+
+@dataclass
+class Retrieve(Task):
+    """Fetch one object whose change raised no event of its own (a charge when disputed, a py_)."""
+
+    scope: str
+    resource: str
+    object_id: str
+
+    @property
+    def endpoint(self) -> str:  # type: ignore[override]
+        return f"GET /v1/{self.resource}/{{id}}"
+
+    @property
+    def stream(self) -> str:  # type: ignore[override]
+        return table_of(self.resource)
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        try:
+            obj = engine.api.retrieve(self.resource, self.object_id, self.scope or None)
+        except ResourceMissingError:
+            return None, []
+        return Write(rows=[(table_of(self.resource), self.scope, obj)]), []
+
+
+# --------------------------------------------------------------------------- scheduler and writer
+
+
+class Scheduler:
+    """Worker threads taking tasks by endpoint, the one whose rate budget frees soonest first."""
+
+    def __init__(self, engine: SyncEngine, workers: int) -> None:
+        self.engine = engine
+        self.workers = workers
+        self._pending: dict[str, deque[Task]] = defaultdict(deque)
+        self._count = 0
+        self._running = 0
+        self._deferred = 0  # committed-later writes whose `after` may still submit tasks
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+
+    def submit(self, tasks: Iterable[Task]) -> None:
+        with self._cond:
+            for task in tasks:
+                self._pending[task.endpoint].append(task)
+                self._count += 1
+            self._cond.notify_all()
+
+    def _defer(self, write: Write) -> None:
+        """Keep the run alive until the write's `after` (which may submit tasks) has run."""
+        after = write.after
+        assert after is not None
+        with self._cond:
+            self._deferred += 1
+
+        def wrapped() -> None:
+            try:
+                after()
+            finally:
+                with self._cond:
+                    self._deferred -= 1
+                    self._cond.notify_all()
+
+        write.after = wrapped
+
+    def pending(self) -> int:
+        return self._count
+
+    def fail(self, error: BaseException) -> None:
+        with self._cond:
+            if self._error is None:
+                self._error = error
+            self._cond.notify_all()
+
+    def run_until_idle(self) -> None:
+        threads = [threading.Thread(target=self._work, name=f"sync-{i}", daemon=True) for i in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _take(self) -> Task | None:
+        with self._cond:
+            while True:
+                if self._error is not None:
+                    return None
+                if self._count:
+                    endpoint = min((e for e, q in self._pending.items() if q),
+                                   key=self.engine.api.ready_in)
+                    self._count -= 1
+                    self._running += 1
+                    return self._pending[endpoint].popleft()
+                if self._running == 0 and self._deferred == 0:
+                    self._cond.notify_all()
+                    return None
+                self._cond.wait(0.5)
+
+    def _work(self) -> None:
+        while (task := self._take()) is not None:
+            try:
+                write, follow = task.run(self.engine)
+                if write is not None:
+                    if write.after is not None:
+                        self._defer(write)
+                    self.engine.writer.put(write)
+                self.engine.count_stream(task, write)
+                self.submit(follow)
+            except BaseException as exc:  # noqa: BLE001 - any failure stops the run, reported once
+                self.fail(exc)
+            finally:
+                with self._cond:
+                    self._running -= 1
+                    self._cond.notify_all()
+
+
+class Writer:
+    """The single writing thread: commits queued writes in groups, each group one transaction."""
+
+    def __init__(self, store: Store, on_error: Callable[[BaseException], None], max_group: int = 32) -> None:
+        self.store = store
+        self.on_error = on_error
+        self.max_group = max_group
+        self._queue: queue.Queue[Write | None] = queue.Queue(maxsize=24)  # bounds memory
+        self._thread = threading.Thread(target=self._loop, name="sync-writer", daemon=True)
+        self._failed: BaseException | None = None
+        self.objects = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, write: Write) -> None:
+        if self._failed is not None:
+            raise self._failed
+        self._queue.put(write)
+
+    def flush(self) -> None:
+        """Wait until everything queued is committed (or raise what the writer hit)."""
+        self._queue.join()
+        if self._failed is not None:
+            raise self._failed
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                self._queue.task_done()
+                return
+            group = [first]
+            while len(group) < self.max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # keep the stop signal for the outer loop
+                    self._queue.task_done()
+                    break
+                group.append(item)
+            try:
+                if self._failed is None:
+                    self._commit(group)
+            except BaseException as exc:  # noqa: BLE001
+                self._failed = exc
+                self.on_error(exc)
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    def _commit(self, group: list[Write]) -> None:
+        by_table: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        with self.store.transaction() as conn:
+            for write in group:
+                for scope in write.delete_scopes:
+                    conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
+                for table, scope, obj in write.rows:
+                    by_table[table].append((scope, obj))
+                for unit in write.units:
+                    self.store.save_unit(conn, unit)
+            for table, items in by_table.items():
+                self.objects += self.store.upsert_scoped(conn, table, items)
+        for write in group:
+            if write.after is not None:
+                write.after()
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class SyncEngine:
+    """One sync run; `run()` does a backfill where needed and an incremental sync everywhere else."""
+
+    def __init__(self, store: Store, api: StripeApi, *, workers: int | None = None,
+                 progress: Callable[[str], None] | None = None, progress_every: float = 5.0) -> None:
+        self.store = store
+        self.api = api
+        self.workers = workers or max(8, min(64, int(api.global_bucket.rate * 0.6) + 1))
+        self.progress = progress
+        self.progress_every = progress_every
+        self.streams: dict[str, StreamStats] = defaultdict(StreamStats)
+        self._streams_lock = threading.Lock()
+        self._log: list[str] = []
+        self._anchored: set[str] = set()
+        self._anchor_lock = threading.Lock()
+        self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
+        self._retrieve: set[tuple[str, str, str]] = set()
+        self._relist: dict[tuple[str, str], int] = {}
+        self._related_lock = threading.Lock()
+        self.scheduler = Scheduler(self, self.workers)
+        self.writer = Writer(store, self.scheduler.fail)
+
+    # -- public
+
+    def run(self, full: bool = False) -> SyncResult:
+        mode = "full" if full or not self.store.units("events") else "incremental"
+        run_id = self.store.start_run(mode)
+        started = time.monotonic()
+        requests_before = self.api.stats.requests
+        self.writer.start()
+        stop_progress = self._start_progress(started)
+        try:
+            self._backfill_phase(full)
+            self._events_phase()
+            self._refresh_phase()
+            self.writer.flush()
+        except BaseException as exc:
+            stop_progress()
+            self.writer.stop()
+            message = one_line(exc)
+            self.store.finish_run(run_id, "failed", self.writer.objects,
+                                  self.api.stats.requests - requests_before, message, self._log)
+            raise
+        stop_progress()
+        self.writer.stop()
+        requests = self.api.stats.requests - requests_before
+        self.store.finish_run(run_id, "succeeded", self.writer.objects, requests, None, self._log)
+        per_stream = self.stream_requests()
+        for name, n in per_stream.items():
+            self.streams[name].requests = n
+        return SyncResult(run_id, mode, self.writer.objects, requests, time.monotonic() - started,
+                          dict(self.streams), list(self._log))
+
+    # -- phases
+
+    def _backfill_phase(self, full: bool) -> None:
+        """Resume unfinished units; anchor scopes never anchored (platform first, then accounts)."""
+        if full:
+            with self.store.transaction() as conn:
+                conn.execute("DELETE FROM sync_state")
+            self.note("full sync requested: every scope is listed again")
+        events_units = {u["scope"]: u for u in self.store.units("events")}
+        self._anchored = set(events_units)
+        tasks: list[Task] = []
+        for unit in self.store.units("backfill"):
+            if not unit["done"]:
+                tasks.append(BackfillUnit(unit["unit_id"], unit["scope"], unit["resource"], unit["window_start"],
+                                          unit["window_end"], unit["cursor"], False))
+        if PLATFORM not in self._anchored:
+            self._anchored.add(PLATFORM)
+            tasks.append(AnchorScope(PLATFORM, hint_start=int(time.time()) - 400 * 86400))
+        self.scheduler.submit(tasks)
+        self.discover_accounts(self._known_accounts())
+        self.scheduler.run_until_idle()
+        self.writer.flush()
+        # Accounts created while (or since) the accounts list was read: new scopes to backfill.
+        self.scheduler.submit([self._new_accounts_task()])
+        self.scheduler.run_until_idle()
+        self.writer.flush()
+
+    def _events_phase(self) -> None:
+        """Replay every scope's events; a scope backfilled again meanwhile is replayed once more."""
+        for _ in range(2):
+            tasks = [ReplayEvents(u["scope"], int(u["cursor_created"]))
+                     for u in self.store.units("events") if not u["done"] or _ == 0]
+            if not tasks:
+                return
+            if _ == 0:
+                with self.store.transaction() as conn:  # mark "replay pending" for this run
+                    conn.execute("UPDATE sync_state SET done = FALSE WHERE kind = 'events'")
+            self.scheduler.submit(tasks)
+            self.scheduler.run_until_idle()
+            self.writer.flush()
+
+    def _refresh_phase(self) -> None:
+        """Objects that change without events: new/pending balance transactions, related objects."""
+        tasks: list[Task] = [Retrieve(*key) for key in sorted(self._retrieve)]
+        due = self._due_pending_balance_transactions()
+        relist = dict(self._relist)
+        for scope, earliest in self._touched.items():
+            key = (scope, "balance_transactions")
+            relist[key] = min(relist.get(key, earliest), earliest)
+        for scope, since in due.items():
+            key = (scope, "balance_transactions")
+            relist[key] = min(relist.get(key, since), since)
+        tasks += [Relist(scope, resource, since - EVENT_OVERLAP) for (scope, resource), since in relist.items()]
+        self.scheduler.submit(tasks)
+        self.scheduler.run_until_idle()
+
+    # -- helpers used by tasks
+
+    def note(self, message: str) -> None:
+        """A line for the run log (sync_runs.log) and the logger."""
+        log.info(message)
+        self._log.append(message)
+
+    def wants_more_work(self) -> bool:
+        return self.scheduler.pending() < self.workers
+
+    def discover_accounts(self, account_ids: Iterable[str]) -> None:
+        """Anchor each connected account the first time we see it (after its row is committed)."""
+        with self._anchor_lock:
+            new = [a for a in account_ids if a not in self._anchored]
+            self._anchored.update(new)
+        if new:
+            hints = self._account_created(new)
+            self.scheduler.submit(AnchorScope(a, hint_start=hints.get(a, 0)) for a in new)
+
+    def rebackfill(self, scope: str, why: str) -> tuple[Write | None, list[Task]]:
+        self.note(f"{scope_label(scope)}: backfilling again because {why}")
+        return None, [AnchorScope(scope)]
+
+    def list_all(self, resource: str, params: dict[str, Any], scope: str) -> list[dict[str, Any]]:
+        """Every page of a (small) list, newest first."""
+        items: list[dict[str, Any]] = []
+        params = dict(params)
+        while True:
+            page = self.api.list(resource, params, scope or None)
+            items.extend(page.data)
+            if not page.has_more or not page.data:
+                return items
+            params["starting_after"] = page.data[-1]["id"]
+
+    def apply_events(self, scope: str, events: list[dict[str, Any]]) -> Write:
+        """Rows for the events and their objects' snapshots, and the refreshes they imply."""
+        write = Write()
+        for event in events:
+            write.rows.append(("events", scope, event))
+            obj = (event.get("data") or {}).get("object") or {}
+            table = OBJECT_TABLE.get(obj.get("object", ""))
+            if table and obj.get("id"):
+                write.rows.append((table, PLATFORM if table == "connected_accounts" else scope, obj))
+            self._note_related(scope, event, obj)
+        if events:
+            with self._related_lock:
+                earliest = int(events[0]["created"])
+                self._touched[scope] = min(self._touched.get(scope, earliest), earliest)
+        return write
+
+    def _note_related(self, scope: str, event: dict[str, Any], obj: dict[str, Any]) -> None:
+        kind = str(event.get("type", ""))
+        created = int(event["created"])
+        with self._related_lock:
+            if obj.get("object") == "charge" and _incomplete_charge(obj):
+                self._retrieve.add((scope, "charges", obj["id"]))
+            if kind.startswith("charge.dispute.") and obj.get("charge"):
+                self._retrieve.add((scope, "charges", _id(obj["charge"])))
+            if kind.startswith("transfer.") and obj.get("destination"):
+                destination = _id(obj["destination"])
+                if obj.get("destination_payment"):
+                    self._retrieve.add((destination, "charges", _id(obj["destination_payment"])))
+                for resource in ("refunds", "balance_transactions"):
+                    key = (destination, resource)
+                    self._relist[key] = min(self._relist.get(key, created), created)
+
+    def count_stream(self, task: Task, write: Write | None) -> None:
+        if write is None:
+            return
+        counts = Counter(table for table, _, _ in write.rows)
+        with self._streams_lock:
+            for table, n in counts.items():
+                self.streams[table].objects += n
+
+    # -- store reads (own cursor each: these run beside the writer)
+
+    def _known_accounts(self) -> list[str]:
+        return [r[0] for r in self.store.cursor().execute("SELECT id FROM connected_accounts").fetchall()]
+
+    def _account_created(self, ids: list[str]) -> dict[str, int]:
+        rows = self.store.cursor().execute(
+            "SELECT id, epoch(created)::BIGINT FROM connected_accounts WHERE list_contains(?, id)", [ids]
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+
+    def _new_accounts_task(self) -> Task:
+        row = self.store.cursor().execute("SELECT epoch(max(created))::BIGINT FROM connected_accounts").fetchone()
+        since = int(row[0]) if row and row[0] is not None else 0
+        return _NewAccounts(PLATFORM, "accounts", max(0, since - EVENT_OVERLAP))
+
+    def _due_pending_balance_transactions(self) -> dict[str, int]:
+        rows = self.store.cursor().execute(
+            "SELECT scope, epoch(min(created))::BIGINT FROM balance_transactions "
+            "WHERE status = 'pending' AND available_on <= ? GROUP BY scope",
+            [_utc_now_naive()],
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- progress
+
+    def _start_progress(self, started: float) -> Callable[[], None]:
+        if self.progress is None:
+            return lambda: None
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(self.progress_every):
+                self._print_progress(started)
+
+        thread = threading.Thread(target=loop, daemon=True, name="sync-progress")
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join()
+
+        return halt
+
+    def stream_requests(self) -> Counter[str]:
+        """Requests per stream (table), from the client's per-endpoint counters."""
+        out: Counter[str] = Counter()
+        for endpoint, n in list(self.api.stats.by_endpoint.items()):
+            parts = endpoint.split("/")
+            if len(parts) >= 3:
+                out[table_of(parts[2])] += n
+        return out
+
+    def stream_lines(self, elapsed: float) -> list[str]:
+        elapsed = max(0.001, elapsed)
+        requests = self.stream_requests()
+        with self._streams_lock:
+            names = sorted(set(self.streams) | set(requests))
+            objects = {n: self.streams[n].objects if n in self.streams else 0 for n in names}
+        return [f"  {name:<22} {objects[name]:>9,} objects {requests[name]:>7,} requests "
+                f"{requests[name] / elapsed:>6.1f} req/s" for name in names]
+
+    def _print_progress(self, started: float) -> None:
+        assert self.progress is not None
+        for line in self.stream_lines(time.monotonic() - started):
+            self.progress(line)
+
+
+@dataclass
+class _NewAccounts(Relist):
+    """Accounts created since the newest we hold: new scopes to anchor and backfill."""
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        write, _ = super().run(engine)
+        assert write is not None
+        ids = [obj["id"] for _, _, obj in write.rows]
+        write.after = lambda: engine.discover_accounts(ids)
+        return write, []
+
+
+def _incomplete_charge(charge: dict[str, Any]) -> bool:
+    """A succeeded charge snapshot whose fee or transfer is promised but not yet linked.
+
+    Stripe links them before charge.succeeded; a source that links them after (our emulator does)
+    would otherwise leave the charge without its application_fee/transfer until its next event.
+    """
+    if charge.get("status") != "succeeded":
+        return False
+    fee_missing = bool(charge.get("application_fee_amount")) and not charge.get("application_fee")
+    transfer_missing = bool((charge.get("transfer_data") or {}).get("destination")) and not charge.get("transfer")
+    return fee_missing or transfer_missing
+
+
+def _id(value: Any) -> str:
+    return value["id"] if isinstance(value, dict) else str(value)
+
+
+def _utc_now_naive() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def sync(store: Store, api: StripeApi, *, full: bool = False, progress: Callable[[str], None] | None = None,
+         workers: int | None = None) -> SyncResult:
+    """Run one sync (the app and the CLI both call this)."""
+    return SyncEngine(store, api, workers=workers, progress=progress).run(full)

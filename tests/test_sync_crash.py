@@ -1,0 +1,60 @@
+"""A sync killed with SIGKILL at several points resumes and ends equal to the source, no duplicates."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.test_sync import ROOT, assert_store_equals_source, cli_env, mutate_everything, run_cli
+
+from core.emulator.launcher import EmulatorProcess
+from core.store import Store
+
+
+def _run_and_kill(env: dict[str, str], after: float) -> bool:
+    """Start `python -m core.sync`, SIGKILL it after `after` seconds; True if it was still running."""
+    process = subprocess.Popen([sys.executable, "-m", "core.sync", "--quiet"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=after)
+        return False
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+
+def _progress(db: Path) -> tuple[int, int]:
+    with Store(db) as store:
+        done = store.cursor().execute("SELECT count(*) FILTER (WHERE done), count(*) FROM sync_state "
+                                      "WHERE kind = 'backfill'").fetchone()
+    assert done is not None
+    return int(done[0]), int(done[1])
+
+
+def test_killed_sync_resumes_to_exact_copy(fresh_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    db = tmp_path / "crash.duckdb"
+    env = cli_env(fresh_emulator, db, rps=40)  # slow enough that the kills land mid-backfill
+    killed = 0
+    progress = []
+    for after in (2.5, 4.0, 5.5):
+        killed += _run_and_kill(env, after)
+        progress.append(_progress(db))
+    assert killed >= 2, "the sync finished before it could be killed; kill earlier"
+    assert progress[-1][1] > 0, f"nothing was committed before the kills: {progress}"
+    started = time.time()
+    final = run_cli(env)
+    assert final.returncode == 0, final.stderr
+    with Store(db) as store:
+        assert_store_equals_source(store, fresh_emulator, since=started)
+        assert [r["status"] for r in store.runs()][-1] == "succeeded"
+
+    mutate_everything(fresh_emulator)
+    _run_and_kill(env, 1.0)  # kill the incremental sync too
+    started = time.time()
+    final = run_cli(env)
+    assert final.returncode == 0, final.stderr
+    with Store(db) as store:
+        assert_store_equals_source(store, fresh_emulator, since=started)
