@@ -341,9 +341,17 @@ CREATE TABLE account_notes (
 );
 """
 
+# Version 3: lookups by id alone (the (id, scope) key is not used for `id = ?`) and charge -> transfer joins.
+_V3_ID_INDEXES = "".join(
+    f"CREATE INDEX {name}_id ON {name} (id);\n"
+    for name in ("charges", "transfers", "payouts", "application_fees", "refunds", "disputes",
+                 "balance_transactions", "events")
+) + "CREATE INDEX transfers_source_transaction ON transfers (source_transaction_id);\n"
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
     (2, _V2_AUDIT),
+    (3, _V3_ID_INDEXES),
 ]
 
 
