@@ -172,7 +172,6 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
     txn = balance_txn(state, scope, created, amount, currency, "charge", "charge", rec["id"], fees,
                       rec.get("description"), settle_in=settle)
     rec["balance_transaction"] = txn["id"]
-    emit(state, created, "charge.succeeded", rec, request=request)
     if flow == "destination":
         transfer = create_transfer(state, created, account, amount, currency, source_charge=rec, request=request)
         rec["transfer"] = transfer["id"]
@@ -191,6 +190,7 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
         fee = create_application_fee(state, created, account, fee_amount, currency, charge_id=rec["id"],
                                      request=request)
         rec["application_fee"] = fee["id"]
+    emit(state, created, "charge.succeeded", rec, request=request)  # after linking, as Stripe's snapshot shows
     return rec
 
 
@@ -372,11 +372,12 @@ def create_payout(state: State, created: int, scope: str | None, amount: int, cu
                       description="STRIPE PAYOUT", available_on=created)
     rec["balance_transaction"] = txn["id"]
     emit(state, created, "payout.created", rec, request=request)
+    settled = min(rec["arrival_date"], max(created, state.now()))  # events are never dated in the future
     if status == "paid":
         rec["status"] = "paid"
-        emit(state, rec["arrival_date"], "payout.paid", rec, {"status": "pending"})
+        emit(state, settled, "payout.paid", rec, {"status": "pending"})
     elif status == "failed":
-        fail_payout(state, rec["arrival_date"], rec, failure_code or "account_closed")
+        fail_payout(state, settled, rec, failure_code or "account_closed")
     else:
         rec["status"] = status
     return rec
