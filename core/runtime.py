@@ -5,6 +5,7 @@ Built once per process (the Streamlit binding caches it); nothing here imports S
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import timedelta
 
 from .actions import Context
@@ -53,15 +54,35 @@ def run_sync(settings: Settings, store: Store, progress: Progress | None = None,
     return SyncEngine(store, api, progress=progress, progress_every=1.0).run(full)
 
 
+def demo_database(settings: Settings) -> Path:
+    """A fresh mirror for a fresh emulator: the emulator keeps its state in memory, so a mirror left from
+    an earlier run would hold objects (and actions) this one never had. Never the real mirror's file."""
+    path = settings.connect_ops_db
+    if path == Settings.model_fields["connect_ops_db"].default:
+        path = path.with_name("demo.duckdb")
+    if path.exists():
+        Store(path).close()  # raises DatabaseLockedError if another process uses it: never delete under it
+    for stale in (path, path.with_name(path.name + ".wal")):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            break  # locked or not ours to delete: Store() will say so in words
+    return path
+
+
 def build_runtime(settings: Settings | None = None) -> Runtime:
     """Load settings, start the emulator in demo mode, open the store and start the scheduler.
 
     Raises SettingsError or StoreError with a message fit for the page.
     """
     settings = settings or load_settings()
+    demo = settings.demo_mode
+    if demo:
+        settings = settings.model_copy(update={"connect_ops_db": demo_database(settings)})
     store = Store(settings.connect_ops_db)  # first: a locked file must fail before anything starts
     emulator = None
-    demo = settings.demo_mode
     if demo:
         emulator = start_demo_emulator(settings)
         settings = demo_settings(settings, emulator)

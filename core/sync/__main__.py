@@ -38,6 +38,9 @@ def _run(full: bool, quiet: bool) -> int:
         api_key, api_base = settings.stripe_api_key, settings.stripe_api_base
         if settings.demo_mode:
             from core.emulator.launcher import start_emulator
+            from core.runtime import demo_database
+
+            settings = settings.model_copy(update={"connect_ops_db": demo_database(settings)})
 
             print(f"demo mode (no STRIPE_API_KEY): starting the emulator, scale {settings.connect_ops_demo_scale}")
             emulator = stack.enter_context(start_emulator(
