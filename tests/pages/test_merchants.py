@@ -79,3 +79,32 @@ def test_payout_schedule_through_the_dialog_changes_stripe_and_the_page() -> Non
                         "AND account_id = ?", [account]).fetchone()
     assert row == ("demo@connect-ops.local", "succeeded", "Merchant asked for monthly payouts")
     assert any("monthly" in m.value for m in at.markdown), "the page shows the new state"
+
+
+def test_refund_through_the_dialog_once_even_if_clicked_twice() -> None:
+    at = open_app("support")
+    account, charge_id, amount, currency = _db().execute("""
+        SELECT transfer_destination_id, id, amount, currency FROM charges
+        WHERE transfer_destination_id IS NOT NULL AND status = 'succeeded' AND amount_refunded = 0 AND NOT disputed
+          AND currency = 'usd' AND amount > 500 ORDER BY created DESC LIMIT 1""").fetchone()
+    at.query_params["account"] = account
+    at.switch_page("pages/merchants.py").run()
+    next(b for b in at.button if b.label == "Refund a charge").click().run()
+    next(s for s in at.selectbox if s.label == "Charge").select(charge_id).run()
+    next(t for t in at.text_input if t.key == "refund_amount").input("5.00").run()
+    assert any("Refund $5.00 of charge" in i.value for i in at.info), [i.value for i in at.info]
+    next(t for t in at.text_area if t.key == "reason_refund").input("Ticket 991: damaged item").run()
+    confirm = next(b for b in at.button if b.label == "Refund $5.00")
+    confirm.click().run()
+    assert not at.exception, at.exception
+    assert any("Refunded $5.00" in s.value for s in at.success), [e.value for e in at.error]
+    assert _db().execute("SELECT amount_refunded FROM charges WHERE id = ?", [charge_id]).fetchone()[0] == 500
+    # the same refund again (a double click that reached the server twice) does not act twice
+    next(b for b in at.button if b.label == "Refund a charge").click().run()
+    next(s for s in at.selectbox if s.label == "Charge").select(charge_id).run()
+    next(t for t in at.text_input if t.key == "refund_amount").input("5.00").run()
+    next(t for t in at.text_area if t.key == "reason_refund").input("Ticket 991: damaged item").run()
+    next(b for b in at.button if b.label == "Refund $5.00").click().run()
+    assert any("Already done" in s.value for s in at.success), [s.value for s in at.success]
+    assert _db().execute("SELECT amount_refunded FROM charges WHERE id = ?", [charge_id]).fetchone()[0] == 500
+    assert _db().execute("SELECT count(*) FROM refunds WHERE charge_id = ?", [charge_id]).fetchone()[0] == 1
