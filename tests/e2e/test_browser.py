@@ -114,14 +114,7 @@ def test_admin_sees_the_audit_log(browser, app_url: str, oidc_server: str) -> No
 
 
 def test_sign_in_land_on_role_pages_and_sync(browser, app_url: str, oidc_server: str, tmp_path: Path) -> None:
-    claims = {"email": "rita@example.com", "name": "Rita Risk"}
-    assert httpx.put(f"{oidc_server}/users/{quote('rita@example.com')}", json=claims).status_code == 204
-    page = browser.new_page()
-    page.set_default_timeout(180_000)
-    page.goto(app_url)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_placeholder("sub").fill("rita@example.com")
-    page.get_by_role("button", name="Authorize").click()
+    context, page = _sign_in(browser, app_url, oidc_server, "rita@example.com", "Rita Risk")
 
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     sidebar = page.get_by_test_id("stSidebar")
@@ -141,18 +134,11 @@ def test_sign_in_land_on_role_pages_and_sync(browser, app_url: str, oidc_server:
     page.goto(f"{app_url}/audit")  # an admin page, typed straight into the address bar
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_role("heading", name="Audit log")).to_have_count(0)
+    context.close()
 
 
 def test_unknown_email_gets_no_access(browser, app_url: str, oidc_server: str) -> None:
-    claims = {"email": "stranger@example.com", "name": "Stranger"}
-    assert httpx.put(f"{oidc_server}/users/{quote('stranger@example.com')}", json=claims).status_code == 204
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(app_url)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_placeholder("sub").fill("stranger@example.com")
-    page.get_by_role("button", name="Authorize").click()
+    context, page = _sign_in(browser, app_url, oidc_server, "stranger@example.com", "Stranger")
     expect(page.get_by_role("heading", name="No access")).to_be_visible()
     expect(page.get_by_text("stranger@example.com")).to_be_visible()
     context.close()
