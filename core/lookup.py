@@ -295,28 +295,11 @@ class _Resolver:
             self._found(account, "application fee", self._p(oid, path, paths, found))
         return len(rows)
 
-    def _with_charge(self, table: str, label: str, where, params, path, paths, found) -> int:
-        rows = _rows(self.cur, f"SELECT id, account, charge_id FROM {table} WHERE {where.format(col='id')} ORDER BY id LIMIT ?",
-                     [*params, CANDIDATES + 1])
-        self._cap(rows, table)
-        follow: dict[str, list[str]] = {}
-        for oid, account, charge in rows[:CANDIDATES]:
-            p = self._p(oid, path, paths, found)
-            if account:
-                self._found(account, label, p)
-            elif charge:
-                follow[charge] = [*p, charge]
-            else:
-                self.out.notes.append(f"{' -> '.join(p)}: a platform {label} without a charge")
-        if follow:
-            self._follow(follow, follow)
-        return len(rows)
-
     def _refunds(self, where, params, path, paths=None, found=None) -> int:
-        return self._with_charge("refunds", "refund", where, params, path, paths, found)
+        return self._via_reference("refunds", "refund", "charge_id", where, params, path, paths, found)
 
     def _disputes(self, where, params, path, paths=None, found=None) -> int:
-        return self._with_charge("disputes", "dispute", where, params, path, paths, found)
+        return self._via_reference("disputes", "dispute", "charge_id", where, params, path, paths, found)
 
     def _via_reference(self, table: str, label: str, ref: str, where, params, path, paths, found) -> int:
         rows = _rows(self.cur, f"SELECT id, account, {ref} FROM {table} WHERE {where.format(col='id')} ORDER BY id LIMIT ?",
