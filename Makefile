@@ -17,6 +17,8 @@ install: $(STAMP)
 
 ## Start the app on the local Stripe emulator (demo platform) unless STRIPE_API_KEY is set.
 run: $(STAMP)
+	@echo "Connect Ops: http://localhost:8501 (demo platform unless STRIPE_API_KEY is set)"
+	@( sleep 4; $(BIN)/python -m webbrowser -t http://localhost:8501 >/dev/null 2>&1 || true ) &
 	$(BIN)/python -m streamlit run app.py
 
 ## Run the whole test suite.

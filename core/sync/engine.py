@@ -433,14 +433,18 @@ class Writer:
 
     def _commit(self, group: list[Write]) -> None:
         by_table: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        units: dict[str, dict[str, Any]] = {}  # unit_id -> its latest state in this group, saved at once
         with self.store.transaction() as conn:
             for write in group:
                 for scope in write.delete_scopes:
                     conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
+                    units = {k: u for k, u in units.items() if u["scope"] != scope}  # deleted too, in order
                 for table, scope, obj in write.rows:
                     by_table[table].append((scope, obj))
                 for unit in write.units:
-                    self.store.save_unit(conn, unit)
+                    units.pop(unit["unit_id"], None)
+                    units[unit["unit_id"]] = unit
+            self.store.save_units(conn, list(units.values()))
             for table, items in by_table.items():
                 self.objects += self.store.upsert_scoped(conn, table, items)
         for write in group:
@@ -622,7 +626,11 @@ class SyncEngine:
                 destination = _id(obj["destination"])
                 if obj.get("destination_payment"):
                     self._retrieve.add((destination, "charges", _id(obj["destination_payment"])))
-                for resource in ("refunds", "balance_transactions"):
+                # A new transfer brings the destination a payment and its balance transaction, no refund;
+                # refunds of the payment come from reversals (transfer.reversed, .updated, ...).
+                resources = ("balance_transactions",) if kind == "transfer.created" else ("refunds",
+                                                                                          "balance_transactions")
+                for resource in resources:
                     key = (destination, resource)
                     self._relist[key] = min(self._relist.get(key, created), created)
 
