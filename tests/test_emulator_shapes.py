@@ -92,6 +92,7 @@ def test_demo_covers_the_platform_people_use(emulator: Any) -> None:
     assert any(str(a["requirements"]["disabled_reason"]).startswith("rejected.") for a in accounts)
     assert any("'" in (a["business_profile"]["name"] or "") for a in accounts)
     assert any(any(ord(ch) > 127 for ch in a["business_profile"]["name"] or "") for a in accounts)
+    assert any("'" in a["email"] for a in accounts) and any(any(ord(ch) > 127 for ch in a["email"]) for a in accounts)
     fingerprints = [a["external_accounts"]["data"][0]["fingerprint"] for a in accounts]
     assert len(fingerprints) > len(set(fingerprints)), "some accounts should share a bank account"
     charges = _dump(emulator, "charges")

@@ -102,6 +102,12 @@ def _slug(name: str) -> str:
     return "".join(c for c in ascii_name.lower() if c.isalnum())[:18] or "shop"
 
 
+def _email(first: str, last: str, index: int, shop: str) -> str:
+    """Mostly plain ASCII; every seventh keeps the person's accents and apostrophes (valid in e-mail)."""
+    local = f"{first}.{last}".lower() if index % 7 == 2 else f"{_slug(first)}.{_slug(last)}"
+    return f"{local}{index}@{_slug(shop)}.example.com"
+
+
 def _account(state: State, rng: random.Random, index: int, end: int) -> Record:
     country = _pick(rng, COUNTRY_WEIGHTS)
     kind = _pick(rng, TYPE_WEIGHTS)
@@ -114,7 +120,7 @@ def _account(state: State, rng: random.Random, index: int, end: int) -> Record:
     rec: Record = {
         "id": state.new_id("acct"), "created": created, "type": kind, "country": country,
         "default_currency": COUNTRIES[country], "business_name": name, "business_type": business_type,
-        "email": f"{_slug(first)}.{_slug(last)}{index}@{_slug(name)}.example.com",
+        "email": _email(first, last, index, name),
         "support_email": f"support@{_slug(name)}.example.com",
         "support_phone": f"+1555{index:07d}", "url": f"https://{_slug(name)}.example.com",
         "mcc": rng.choice(MCC), "product_description": f"{name} sells online and in store.",
