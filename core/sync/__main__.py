@@ -16,6 +16,8 @@ from core.store import Store, StoreError
 from core.stripe_client import StripeApi, StripeApiError
 from core.sync.engine import SyncEngine, one_line
 
+SYNC_MEMORY_LIMIT = "256MB"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.sync", description=__doc__.splitlines()[0])
@@ -47,7 +49,9 @@ def _run(full: bool, quiet: bool) -> int:
                 "--scale", settings.connect_ops_demo_scale, "--seed", str(settings.connect_ops_demo_seed)))
             api_key, api_base = emulator.api_key, emulator.base_url
         assert api_key is not None
-        store = stack.enter_context(Store(settings.connect_ops_db))
+        # DuckDB's default cache (80% of RAM) grows with the mirror; the sync only appends, so a small
+        # cache costs little and keeps the process's memory flat as data grows.
+        store = stack.enter_context(Store(settings.connect_ops_db, memory_limit=SYNC_MEMORY_LIMIT))
         api = StripeApi(api_key, api_base, max_rps=settings.max_rps,
                         max_rps_per_endpoint=settings.max_rps_per_endpoint)
         print(f"syncing {api_base} into {settings.connect_ops_db} "
