@@ -66,6 +66,12 @@ def _getter(dotted: str) -> Callable[[dict[str, Any]], Any]:
     return get
 
 
+def _spec(get: Callable[..., Any], kind: str, *args: Any) -> Any:
+    """Tag an extractor with what it does, so the store can compute the same column in SQL."""
+    get.sql_spec = (kind, *args)  # type: ignore[attr-defined]
+    return get
+
+
 def field(dotted: str) -> Callable[[dict[str, Any]], Any]:
     """A plain value; nested dicts/lists are kept as JSON text (typed columns stay scalar)."""
     path = _getter(dotted)
@@ -74,7 +80,7 @@ def field(dotted: str) -> Callable[[dict[str, Any]], Any]:
         value = path(obj)
         return json.dumps(value) if isinstance(value, (dict, list)) else value
 
-    return get
+    return _spec(get, "field", dotted)
 
 
 def ref(dotted: str) -> Callable[[dict[str, Any]], str | None]:
@@ -86,7 +92,7 @@ def ref(dotted: str) -> Callable[[dict[str, Any]], str | None]:
         value = path(obj)
         return value.get("id") if isinstance(value, dict) else value
 
-    return get
+    return _spec(get, "ref", dotted)
 
 
 def to_timestamp(value: Any) -> datetime | None:
@@ -98,7 +104,7 @@ def to_timestamp(value: Any) -> datetime | None:
 
 def ts(dotted: str) -> Callable[[dict[str, Any]], datetime | None]:
     path = _getter(dotted)
-    return lambda obj: to_timestamp(path(obj))
+    return _spec(lambda obj: to_timestamp(path(obj)), "ts", dotted)
 
 
 def count(dotted: str) -> Callable[[dict[str, Any]], int | None]:
@@ -108,7 +114,7 @@ def count(dotted: str) -> Callable[[dict[str, Any]], int | None]:
         value = path(obj)
         return len(value) if isinstance(value, list) else None
 
-    return get
+    return _spec(get, "count", dotted)
 
 
 def first(*getters: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
@@ -119,7 +125,7 @@ def first(*getters: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]
                 return value
         return None
 
-    return get
+    return _spec(get, "first", *getters)
 
 
 def as_float(dotted: str) -> Callable[[dict[str, Any]], float | None]:
@@ -129,7 +135,7 @@ def as_float(dotted: str) -> Callable[[dict[str, Any]], float | None]:
         value = path(obj)
         return None if value is None else float(value)
 
-    return get
+    return _spec(get, "float", dotted)
 
 
 # --------------------------------------------------------------------------- table specs
@@ -465,6 +471,28 @@ class Store:
             _insert_rows(conn, spec, rows[start:start + UPSERT_BATCH])
         return len(rows)
 
+    def upsert_json(
+        self, conn: duckdb.DuckDBPyConnection, table: str, items: Sequence[tuple[str, str, bool]]
+    ) -> int:
+        """Upsert objects given as JSON text, typed columns computed by DuckDB (no per-object Python).
+
+        `items` are (scope, text, is_page): a list response body whose `data` holds the objects, or one
+        object. The columns equal what `upsert_scoped` writes (tests/test_store.py compares them); the
+        last copy of an (id, scope) wins. Returns the number of rows written.
+        """
+        if not items:
+            return 0
+        spec = TABLES[table]
+        sql = _SQL_CACHE.get("json:" + table)
+        if sql is None:
+            sql = _SQL_CACHE["json:" + table] = _json_upsert_sql(spec)
+        seqs = list(range(len(items)))
+        scopes = [i[0] for i in items]
+        docs = [i[1] for i in items]
+        pages = [bool(i[2]) for i in items]
+        row = conn.execute(sql, [seqs, scopes, docs, pages, _utcnow()]).fetchone()
+        return int(row[0]) if row else 0
+
     # -- sync state
 
     def units(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -571,6 +599,64 @@ def _arrow_batch(spec: Table, columns: list[list[Any]]) -> Any:
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
     return pa.Table.from_arrays(arrays, names=spec.column_names)
+
+
+def _json_path(dotted: str) -> str:
+    return "$." + dotted
+
+
+def _json_upsert_sql(spec: Table) -> str:
+    """INSERT ... SELECT deriving every column from the object's JSON, as the Python extractors do.
+
+    The object is parsed once (`json_extract` with a list of paths); each column then reads its small
+    JSON value: strings unquoted with ->>, numbers and booleans cast, references by their `id` when
+    expanded, timestamps from unix seconds, counts as array lengths.
+    """
+    paths: list[str] = ["created"]
+
+    def slot(dotted: str) -> str:
+        if dotted not in paths:
+            paths.append(dotted)
+        return f"v[{paths.index(dotted) + 1}]"
+
+    def expr(get: Any, sql_type: str) -> str:
+        kind, *args = get.sql_spec
+        if kind == "first":
+            parts = ", ".join(f"NULLIF({expr(g, sql_type)}, '')" for g in args)
+            return f"COALESCE({parts})"
+        value = slot(args[0])
+        if kind == "field":
+            return f"({value} ->> '$')" if sql_type == "VARCHAR" else f"CAST({value} AS {sql_type})"
+        if kind == "ref":
+            return (f"(CASE WHEN json_type({value}) = 'OBJECT' THEN {value} ->> '$.id' "
+                    f"ELSE {value} ->> '$' END)")
+        if kind == "ts":
+            return f"make_timestamp(CAST({value} AS BIGINT) * 1000000)"
+        if kind == "count":
+            return f"CAST(CASE WHEN json_type({value}) = 'ARRAY' THEN json_array_length({value}) END AS {sql_type})"
+        if kind == "float":
+            return f"CAST({value} AS DOUBLE)"
+        raise ValueError(f"no SQL for extractor {kind}")
+
+    typed = [expr(c.get, c.sql_type) for c in spec.columns]
+    names = spec.column_names
+    path_list = ", ".join(f"'{_json_path(p)}'" for p in paths)
+    select = ", ".join([
+        "o ->> '$.id'", "NULLIF(scope, '')", "scope", "make_timestamp(CAST(v[1] AS BIGINT) * 1000000)",
+        *typed, "o", "$5",
+    ])
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in ("id", "scope"))
+    return (
+        f"INSERT INTO {spec.name} ({', '.join(names)}) SELECT {select} FROM ("
+        f"SELECT scope, o, json_extract(o, [{path_list}]) AS v FROM ("
+        f"SELECT seq, scope, unnest(objs) AS o, unnest(range(len(objs))) AS i FROM ("
+        f"SELECT seq, scope, CASE WHEN page THEN json_extract(CAST(doc AS JSON), '$.data[*]') "
+        f"ELSE [CAST(doc AS JSON)] END AS objs FROM ("
+        f"SELECT unnest($1::BIGINT[]) AS seq, unnest($2::VARCHAR[]) AS scope, unnest($3::VARCHAR[]) AS doc, "
+        f"unnest($4::BOOLEAN[]) AS page))) "
+        f"QUALIFY row_number() OVER (PARTITION BY o ->> '$.id', scope ORDER BY seq DESC, i DESC) = 1) "
+        f"ON CONFLICT (id, scope) DO UPDATE SET {updates}"
+    )
 
 
 def _insert_rows(conn: duckdb.DuckDBPyConnection, spec: Table, rows: list[tuple[Any, ...]]) -> None:

@@ -9,6 +9,7 @@ counted and paced here.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -129,6 +130,7 @@ class RequestStats:
 class Page:
     data: list[dict[str, Any]]
     has_more: bool
+    body: str | None = None  # the response text as Stripe sent it (the store extracts rows from it in SQL)
 
 
 def endpoint_key(method: str, path: str) -> str:
@@ -184,22 +186,28 @@ class StripeApi:
     # -- requests
 
     def list(self, resource: str, params: dict[str, Any], account: str | None = None) -> Page:
-        """One page of a list endpoint, as plain dicts (the JSON Stripe sent)."""
-        body = self.get(f"/v1/{SERVICES[resource]}", params, account)
-        return Page(list(body.get("data") or []), bool(body.get("has_more")))
+        """One page of a list endpoint, as plain dicts (the JSON Stripe sent) and as the response text."""
+        body, data = self.fetch(f"/v1/{SERVICES[resource]}", params, account)
+        return Page(list(data.get("data") or []), bool(data.get("has_more")), body)
 
     def retrieve(self, resource: str, object_id: str, account: str | None = None) -> dict[str, Any]:
         return self.get(f"/v1/{SERVICES[resource]}/{object_id}", {}, account)
 
     def get(self, path: str, params: dict[str, Any], account: str | None = None) -> dict[str, Any]:
-        """GET through the SDK's `raw_request`: its auth, headers, encoding and errors, but the JSON kept
-        as dicts. Typed StripeObjects cost ~200 ms per page of 100 charges (measured; the HTTP call
-        itself ~10 ms), which alone would cap a sync far below Stripe's rate limits.
+        """GET as plain dicts (see `fetch`)."""
+        return self.fetch(path, params, account)[1]
+
+    def fetch(self, path: str, params: dict[str, Any], account: str | None = None) -> tuple[str, dict[str, Any]]:
+        """GET through the SDK's requestor (its auth, headers, encoding and errors): (body text, parsed JSON).
+
+        Typed StripeObjects cost ~200 ms per page of 100 charges (measured; the HTTP call itself ~10 ms),
+        and even the SDK's `raw_request` parses every body with an OrderedDict hook (~3x json.loads), so a
+        successful response is parsed here with plain dicts, and the text is kept: the store derives its
+        rows from it in SQL. Errors still go through the SDK's interpretation (its exception classes).
         """
         options = {"stripe_account": account} if account else {}
-        response = self.call("GET", path, lambda: self.client.raw_request("get", path, **params, **options))
-        return response.data
-
+        text = self.call("GET", path, lambda: _get_text(self.client, path, {**params, **options}))
+        return text, json.loads(text)
     def call(self, method: str, path: str, send: Callable[[], T]) -> T:
         """Run one SDK call under the rate budget, retrying what Stripe says is worth retrying."""
         endpoint = endpoint_key(method, path)
@@ -229,6 +237,24 @@ class StripeApi:
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^attempt)], so retrying threads spread out."""
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+
+
+def _get_text(client: stripe.StripeClient, path: str, params: dict[str, Any]) -> str:
+    """`StripeClient.raw_request("get", ...)` without parsing a successful body (SDK 16 internals)."""
+    from stripe._request_options import extract_options_from_dict
+    from stripe._util import get_api_mode
+
+    options, params = extract_options_from_dict(dict(params))
+    api_mode = get_api_mode(path)
+    requestor = client._requestor
+    rbody, rcode, rheaders = requestor.request_raw(
+        "get", path, params=params, options=options, base_address="api", api_mode=api_mode, usage=["raw_request"]
+    )
+    text = rbody.decode("utf-8") if isinstance(rbody, bytes) else str(rbody)
+    if not 200 <= rcode < 300:
+        requestor._interpret_response(text, rcode, rheaders, api_mode)  # raises the SDK's error
+        raise stripe.APIError(f"unexpected HTTP {rcode}", text, rcode, rheaders)
+    return text
 
 
 def _header(exc: stripe.StripeError, name: str) -> str | None:

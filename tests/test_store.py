@@ -92,3 +92,69 @@ def test_bulk_upsert_speed(tmp_path: Path) -> None:
         elapsed = time.perf_counter() - started
         assert store.cursor().execute("SELECT count(*) FROM charges").fetchone() == (2000,)
     assert elapsed < 2.0, f"{elapsed:.2f}s for 2000 rows"
+
+
+# --------------------------------------------------------------------------- SQL column extraction
+
+_FIXTURES: dict[str, list[dict[str, object]]] = {
+    "connected_accounts": [
+        {"id": "acct_1", "object": "account", "created": 1_690_000_000, "type": "custom", "country": "FR",
+         "email": "zoë.o'brien@example.com", "business_profile": {"name": ""}, "company": {"name": "Café Ltd"},
+         "charges_enabled": True, "payouts_enabled": False, "details_submitted": True,
+         "requirements": {"disabled_reason": None, "past_due": ["external_account"], "currently_due": [],
+                          "current_deadline": 1_700_000_123},
+         "settings": {"payouts": {"schedule": {"interval": "daily", "delay_days": 7}}}, "unknown": {"x": [1]}},
+        {"id": "acct_2", "object": "account", "created": 1_690_000_001, "business_profile": None,
+         "requirements": None, "settings": {}},
+    ],
+    "charges": [
+        charge("ch_1", customer={"id": "cus_1", "object": "customer"}, application_fee="fee_1",
+               transfer_data={"destination": {"id": "acct_1"}}, payment_method_details={"card": {"brand": "visa"}},
+               outcome={"risk_level": "normal", "risk_score": 12, "type": "authorized"}, paid=True,
+               description="Ünïcode \"quoted\" \\ back"),
+        charge("ch_2", amount=None, outcome=None, transfer_data=None, balance_transaction={"id": "txn_9"}),
+        charge("py_3", source_transfer="tr_1", amount=9_007_199_254_740_993),
+    ],
+    "transfers": [{"id": "tr_1", "object": "transfer", "created": 1_700_000_000, "amount": 10, "reversed": False,
+                   "destination": "acct_1", "destination_payment": {"id": "py_3"}, "source_transaction": None}],
+    "payouts": [{"id": "po_1", "object": "payout", "created": 1_700_000_000, "amount": 5, "arrival_date": 1_700_086_400,
+                 "automatic": True, "failure_balance_transaction": {"id": "txn_f"}, "destination": "ba_1"}],
+    "application_fees": [{"id": "fee_1", "object": "application_fee", "created": 1_700_000_000, "amount": 3,
+                          "account": {"id": "acct_1"}, "charge": "ch_1", "originating_transaction": None}],
+    "refunds": [{"id": "re_1", "object": "refund", "created": 1_700_000_000, "amount": 2, "charge": {"id": "ch_1"},
+                 "reason": None, "status": "succeeded"}],
+    "disputes": [{"id": "dp_1", "object": "dispute", "created": 1_700_000_000, "amount": 2, "charge": "ch_1",
+                  "is_charge_refundable": False, "evidence_details": {"due_by": 1_701_000_000}},
+                 {"id": "dp_2", "object": "dispute", "created": 1_700_000_000, "evidence_details": None}],
+    "balance_transactions": [
+        {"id": "txn_1", "object": "balance_transaction", "created": 1_700_000_000, "amount": -5, "fee": 0,
+         "net": -5, "exchange_rate": 1, "available_on": 1_700_100_000, "status": "pending", "source": "ch_1"},
+        {"id": "txn_2", "object": "balance_transaction", "created": 1_700_000_000, "exchange_rate": 1.0842,
+         "source": {"id": "re_1", "object": "refund"}, "description": None},
+    ],
+    "events": [{"id": "evt_1", "object": "event", "created": 1_700_000_000, "type": "charge.succeeded",
+                "api_version": "2024-06-20", "data": {"object": {"id": "ch_1", "object": "charge"}},
+                "request": {"id": "req_1", "idempotency_key": None}},
+               {"id": "evt_2", "object": "event", "created": 1_700_000_000, "type": "payout.paid",
+                "data": {"object": {"id": "po_1", "object": "payout"}}, "request": None}],
+}
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_sql_extraction_equals_python_extractors(tmp_path: Path, table: str) -> None:
+    """upsert_json (columns computed by DuckDB from JSON text) writes what upsert (Python extractors) writes."""
+    objects = _FIXTURES[table]
+    with Store(tmp_path / "s.duckdb") as store:
+        with store.transaction() as conn:
+            store.upsert(conn, table, "acct_9", objects)
+        select = f"SELECT * EXCLUDE (synced_at, raw), raw FROM {table} ORDER BY id, scope"
+        python = store.cursor().execute(select).fetchall()
+        with store.transaction() as conn:
+            conn.execute(f"DELETE FROM {table}")
+            stale = [{**objects[0], "created": 1}]  # an older copy, superseded within the same statement
+            items = [("acct_9", json.dumps(stale[0]), False),
+                     ("acct_9", json.dumps({"object": "list", "data": objects, "has_more": False}), True)]
+            assert store.upsert_json(conn, table, items) == len(objects)
+        sql = store.cursor().execute(select).fetchall()
+    assert [row[:-1] for row in sql] == [row[:-1] for row in python]
+    assert [json.loads(row[-1]) for row in sql] == [json.loads(row[-1]) for row in python]

@@ -19,6 +19,7 @@ groups (DuckDB's cost is per statement and per row, so grouping pages keeps the 
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -86,6 +87,8 @@ class Write:
     """What one task commits: rows, sync_state changes, and what to do once they are durable."""
 
     rows: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (table, scope, object)
+    # (table, scope, list response body, objects in it): rows the store extracts in SQL
+    pages: list[tuple[str, str, str, int]] = field(default_factory=list)
     units: list[dict[str, Any]] = field(default_factory=list)
     delete_scopes: list[str] = field(default_factory=list)  # drop all sync_state of these scopes first
     after: Callable[[], None] | None = None
@@ -150,7 +153,7 @@ class BackfillUnit(Task):
         if not self.done:
             follow.insert(0, self)
         table = table_of(self.resource)
-        write = Write(rows=[(table, self.scope, obj) for obj in page.data], units=units)
+        write = Write(pages=[_page_row(table, self.scope, page)], units=units)
         if self.resource == "accounts" and page.data:
             ids = [obj["id"] for obj in page.data]
             write.after = lambda: engine.discover_accounts(ids)
@@ -254,8 +257,12 @@ class Relist(Task):
         return table_of(self.resource)
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        objects = engine.list_all(self.resource, {"limit": PAGE, "created": {"gte": self.since}}, self.scope)
-        return Write(rows=[(table_of(self.resource), self.scope, o) for o in objects]), []
+        return self.relist(engine)[0], []
+
+    def relist(self, engine: SyncEngine) -> tuple[Write, list[Page]]:
+        pages = engine.list_pages(self.resource, {"limit": PAGE, "created": {"gte": self.since}}, self.scope)
+        table = table_of(self.resource)
+        return Write(pages=[_page_row(table, self.scope, p) for p in pages]), pages
 
 
 @dataclass
@@ -432,7 +439,8 @@ class Writer:
                     self._queue.task_done()
 
     def _commit(self, group: list[Write]) -> None:
-        by_table: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        # per table, in write order: (scope, JSON text, is a list body); DuckDB derives the columns
+        by_table: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
         units: dict[str, dict[str, Any]] = {}  # unit_id -> its latest state in this group, saved at once
         with self.store.transaction() as conn:
             for write in group:
@@ -440,13 +448,15 @@ class Writer:
                     conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
                     units = {k: u for k, u in units.items() if u["scope"] != scope}  # deleted too, in order
                 for table, scope, obj in write.rows:
-                    by_table[table].append((scope, obj))
+                    by_table[table].append((scope, json.dumps(obj, separators=(",", ":")), False))
+                for table, scope, body, _ in write.pages:
+                    by_table[table].append((scope, body, True))
                 for unit in write.units:
                     units.pop(unit["unit_id"], None)
                     units[unit["unit_id"]] = unit
             self.store.save_units(conn, list(units.values()))
             for table, items in by_table.items():
-                self.objects += self.store.upsert_scoped(conn, table, items)
+                self.objects += self.store.upsert_json(conn, table, items)
         for write in group:
             if write.after is not None:
                 write.after()
@@ -472,6 +482,9 @@ class SyncEngine:
         self._anchor_lock = threading.Lock()
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
         self._retrieve: set[tuple[str, str, str]] = set()
+        # balance transactions the applied events reference, per scope (new ones are fetched, not re-listed)
+        self._bt_refs: dict[str, set[str]] = defaultdict(set)
+        self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
         self._relist: dict[tuple[str, str], int] = {}
         self._related_lock = threading.Lock()
         self.scheduler = Scheduler(self, self.workers)
@@ -554,12 +567,23 @@ class SyncEngine:
         tasks: list[Task] = [Retrieve(*key) for key in sorted(self._retrieve)]
         due = self._due_pending_balance_transactions()
         relist = dict(self._relist)
-        for scope, earliest in self._touched.items():
-            key = (scope, "balance_transactions")
-            relist[key] = min(relist.get(key, earliest), earliest)
         for scope, since in due.items():
             key = (scope, "balance_transactions")
             relist[key] = min(relist.get(key, since), since)
+        # New balance transactions: the events' objects name them (disputes carry them whole, already
+        # written). Per touched scope, fetch the ones we lack one by one, or re-list the scope's window
+        # when that is cheaper or when an event may have created one it does not name.
+        missing = self._missing_balance_transactions()
+        for scope, earliest in self._touched.items():
+            key = (scope, "balance_transactions")
+            if key in relist:
+                relist[key] = min(relist[key], earliest)
+                continue
+            lacking = missing.get(scope, set())
+            if scope not in self._bt_unsure and len(lacking) <= self._relist_cost(scope, earliest):
+                tasks += [Retrieve(scope, "balance_transactions", bt) for bt in sorted(lacking)]
+            else:
+                relist[key] = earliest
         tasks += [Relist(scope, resource, since - EVENT_OVERLAP) for (scope, resource), since in relist.items()]
         self.scheduler.submit(tasks)
         self.scheduler.run_until_idle()
@@ -588,14 +612,18 @@ class SyncEngine:
         return None, [AnchorScope(scope)]
 
     def list_all(self, resource: str, params: dict[str, Any], scope: str) -> list[dict[str, Any]]:
+        """Every object of a (small) list, newest first."""
+        return [obj for page in self.list_pages(resource, params, scope) for obj in page.data]
+
+    def list_pages(self, resource: str, params: dict[str, Any], scope: str) -> list[Page]:
         """Every page of a (small) list, newest first."""
-        items: list[dict[str, Any]] = []
+        pages: list[Page] = []
         params = dict(params)
         while True:
             page = self.api.list(resource, params, scope or None)
-            items.extend(page.data)
+            pages.append(page)
             if not page.has_more or not page.data:
-                return items
+                return pages
             params["starting_after"] = page.data[-1]["id"]
 
     def apply_events(self, scope: str, events: list[dict[str, Any]]) -> Write:
@@ -608,11 +636,46 @@ class SyncEngine:
             if table and obj.get("id"):
                 write.rows.append((table, PLATFORM if table == "connected_accounts" else scope, obj))
             self._note_related(scope, event, obj)
+            self._note_balance_transactions(scope, str(event.get("type", "")), obj, write)
         if events:
             with self._related_lock:
                 earliest = int(events[0]["created"])
                 self._touched[scope] = min(self._touched.get(scope, earliest), earliest)
         return write
+
+    def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write) -> None:
+        """Remember the balance transactions an event's object names; write the ones it carries whole."""
+        if kind.startswith("account."):
+            return  # account changes move no money
+        ids: set[str] = set()
+        complete = _balance_transaction_refs(obj, ids, write, scope)
+        with self._related_lock:
+            self._bt_refs[scope] |= ids
+            if not complete:
+                self._bt_unsure.add(scope)
+
+    def _missing_balance_transactions(self) -> dict[str, set[str]]:
+        """Per scope, the referenced balance transaction ids the store does not hold."""
+        pairs = [(scope, bt) for scope, ids in self._bt_refs.items() for bt in ids]
+        if not pairs:
+            return {}
+        have = set(self.store.cursor().execute(
+            "SELECT b.scope, b.id FROM balance_transactions b JOIN (SELECT unnest(?::VARCHAR[]) AS scope, "
+            "unnest(?::VARCHAR[]) AS id) r USING (scope, id)", [[p[0] for p in pairs], [p[1] for p in pairs]],
+        ).fetchall())
+        missing: dict[str, set[str]] = defaultdict(set)
+        for pair in pairs:
+            if pair not in have:
+                missing[pair[0]].add(pair[1])
+        return missing
+
+    def _relist_cost(self, scope: str, since: int) -> int:
+        """Requests a re-list of the scope's balance transactions since `since` would take (estimate)."""
+        row = self.store.cursor().execute(
+            "SELECT count(*) FROM balance_transactions WHERE scope = ? AND created >= make_timestamp(CAST(? AS BIGINT) * 1000000)",
+            [scope, since - EVENT_OVERLAP],
+        ).fetchone()
+        return 1 + int(row[0] if row else 0) // PAGE
 
     def _note_related(self, scope: str, event: dict[str, Any], obj: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
@@ -638,6 +701,8 @@ class SyncEngine:
         if write is None:
             return
         counts = Counter(table for table, _, _ in write.rows)
+        for table, _, _, n in write.pages:
+            counts[table] += n
         with self._streams_lock:
             for table, n in counts.items():
                 self.streams[table].objects += n
@@ -715,11 +780,48 @@ class _NewAccounts(Relist):
     """Accounts created since the newest we hold: new scopes to anchor and backfill."""
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        write, _ = super().run(engine)
-        assert write is not None
-        ids = [obj["id"] for _, _, obj in write.rows]
+        write, pages = self.relist(engine)
+        ids = [obj["id"] for page in pages for obj in page.data]
         write.after = lambda: engine.discover_accounts(ids)
         return write, []
+
+
+_BT_REF_KEYS = ("balance_transaction", "failure_balance_transaction")
+
+
+def _balance_transaction_refs(value: Any, ids: set[str], write: Write, scope: str, depth: int = 0) -> bool:
+    """Collect balance transaction ids named in an object (and its embedded lists); False when a list
+    is truncated (`has_more`), i.e. it may name more than we can see."""
+    complete = True
+    if isinstance(value, dict):
+        if value.get("object") == "balance_transaction" and value.get("id"):
+            write.rows.append(("balance_transactions", scope, value))
+            return True
+        if value.get("object") == "list" and value.get("has_more"):
+            complete = False
+        for key, item in value.items():
+            if key in _BT_REF_KEYS and item:
+                if isinstance(item, dict):
+                    if item.get("object") == "balance_transaction":
+                        write.rows.append(("balance_transactions", scope, item))
+                    elif item.get("id"):
+                        ids.add(str(item["id"]))
+                else:
+                    ids.add(str(item))
+            elif isinstance(item, (dict, list)) and depth < 4:
+                complete = _balance_transaction_refs(item, ids, write, scope, depth + 1) and complete
+    elif isinstance(value, list):
+        for item in value:
+            complete = _balance_transaction_refs(item, ids, write, scope, depth + 1) and complete
+    return complete
+
+
+def _page_row(table: str, scope: str, page: Page) -> tuple[str, str, str, int]:
+    """A page as the writer takes it: its text (the parsed objects are not kept in the queue)."""
+    body = page.body
+    if body is None:  # a Page built by hand (tests): the same JSON from the objects
+        body = json.dumps({"object": "list", "data": page.data, "has_more": page.has_more})
+    return table, scope, body, len(page.data)
 
 
 def _incomplete_charge(charge: dict[str, Any]) -> bool:
