@@ -58,3 +58,32 @@ def test_killed_sync_resumes_to_exact_copy(fresh_emulator: EmulatorProcess, tmp_
     assert final.returncode == 0, final.stderr
     with Store(db) as store:
         assert_store_equals_source(store, fresh_emulator, since=started)
+
+
+def test_sync_killed_during_its_refresh_phase_loses_nothing(fresh_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    """Events commit before the refreshes they imply (py_ payments, balance transactions): a kill in
+    between must not lose those refreshes; the next run replays the events behind them."""
+    db = tmp_path / "refresh.duckdb"
+    assert run_cli(cli_env(fresh_emulator, db)).returncode == 0
+    mutate_everything(fresh_emulator)
+    slow = cli_env(fresh_emulator, db, rps=3)  # the refresh phase now takes many seconds
+    process = subprocess.Popen([sys.executable, "-m", "core.sync"], env=slow, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if line.startswith("refreshing what changed without events"):
+                process.send_signal(signal.SIGKILL)
+                break
+    finally:
+        process.kill()
+        process.wait()
+    with Store(db) as store:
+        pending = store.cursor().execute("SELECT count(*) FROM sync_state WHERE kind = 'refresh'").fetchone()
+    assert pending is not None and pending[0] > 0, "the kill did not land inside the refresh phase"
+    started = time.time()
+    final = run_cli(cli_env(fresh_emulator, db))
+    assert final.returncode == 0, final.stderr
+    with Store(db) as store:
+        assert_store_equals_source(store, fresh_emulator, since=started)
+        assert store.cursor().execute("SELECT count(*) FROM sync_state WHERE kind = 'refresh'").fetchone() == (0,)

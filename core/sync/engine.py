@@ -208,6 +208,10 @@ class AnchorScope(Task):
         return write, list(units)
 
 
+def refresh_unit_id(scope: str) -> str:
+    return f"refresh:{scope}"
+
+
 def events_unit_id(scope: str) -> str:
     return f"events:{scope_label(scope)}"
 
@@ -504,6 +508,8 @@ class SyncEngine:
             self._events_phase()
             self._refresh_phase()
             self.writer.flush()
+            with self.store.transaction() as conn:
+                self.store.delete_units(conn, "refresh")
         except BaseException as exc:
             stop_progress()
             self.writer.stop()
@@ -550,8 +556,13 @@ class SyncEngine:
 
     def _events_phase(self) -> None:
         """Replay every scope's events; a scope backfilled again meanwhile is replayed once more."""
+        unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
+        if unfinished:
+            self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
+                      "replaying their events from there")
         for _ in range(2):
-            tasks = [ReplayEvents(u["scope"], int(u["cursor_created"]))
+            tasks = [ReplayEvents(u["scope"], min(int(u["cursor_created"]),
+                                                  unfinished.get(u["scope"], int(u["cursor_created"]))))
                      for u in self.store.units("events") if not u["done"] or _ == 0]
             if not tasks:
                 return
@@ -585,6 +596,8 @@ class SyncEngine:
             else:
                 relist[key] = earliest
         tasks += [Relist(scope, resource, since - EVENT_OVERLAP) for (scope, resource), since in relist.items()]
+        if tasks and self.progress:
+            self.progress(f"refreshing what changed without events: {len(tasks)} requests")
         self.scheduler.submit(tasks)
         self.scheduler.run_until_idle()
 
@@ -641,6 +654,10 @@ class SyncEngine:
             with self._related_lock:
                 earliest = int(events[0]["created"])
                 self._touched[scope] = min(self._touched.get(scope, earliest), earliest)
+                # Committed with the events: a sync killed before its refresh phase ends replays these
+                # events next time, so the refreshes they imply are never lost.
+                write.units.append({"unit_id": refresh_unit_id(scope), "kind": "refresh", "scope": scope,
+                                    "resource": "events", "cursor_created": self._touched[scope], "done": False})
         return write
 
     def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write) -> None:
