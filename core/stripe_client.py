@@ -276,13 +276,26 @@ def _retryable(exc: stripe.StripeError, method: str) -> bool:
     return status >= 500 and method == "GET" or status == 409
 
 
+_CAUSES = (("refused", "connection refused"), ("timed out", "timed out"), ("Name or service not known", "unknown host"),
+           ("nodename nor servname", "unknown host"), ("CERTIFICATE_VERIFY_FAILED", "TLS certificate rejected"),
+           ("reset by peer", "connection reset"))
+
+
+def _network_cause(text: str) -> str:
+    """The SDK's connection errors are a paragraph of boilerplate; keep the cause a person can act on."""
+    for needle, cause in _CAUSES:
+        if needle in text:
+            return cause
+    return "network error"
+
+
 def _translate(exc: stripe.StripeError, api_base: str) -> StripeApiError:
     """SDK errors to ours, with a one-line message naming the cause."""
     message = (exc.user_message or str(exc) or type(exc).__name__).splitlines()[0]
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
         return BadApiKeyError(f"Stripe rejected the API key ({exc.http_status}): {message}")
     if isinstance(exc, stripe.APIConnectionError):
-        return ApiUnreachableError(f"cannot reach the Stripe API at {api_base}: {message}")
+        return ApiUnreachableError(f"cannot reach the Stripe API at {api_base} ({_network_cause(str(exc))})")
     if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
         return ResourceMissingError(message)
     return StripeApiError(f"Stripe API error ({exc.http_status}): {message}")
