@@ -71,7 +71,7 @@ class Settings(BaseSettings):
             )
         if not _KEY_PATTERN.match(key):
             raise ValueError(
-                "STRIPE_API_KEY is malformed: expected sk_test_..., sk_live_..., rk_test_... or rk_live_..."
+                "STRIPE_API_KEY is malformed: expected a secret or restricted key (sk_ or rk_, then test_ or live_, then the key)"
             )
         return key
 

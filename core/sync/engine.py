@@ -245,20 +245,26 @@ class ReplayEvents(Task):
 
 
 @dataclass
-class Relist(Task):
-    """Re-read one resource of one scope from a time on (objects that change without events)."""
+class ResourceTask(Task):
+    """A request about one resource of one scope; its objects count towards that resource's table."""
 
     scope: str
     resource: str
+
+    @property
+    def stream(self) -> str:  # type: ignore[override]
+        return table_of(self.resource)
+
+
+@dataclass
+class Relist(ResourceTask):
+    """Re-read one resource of one scope from a time on (objects that change without events)."""
+
     since: int
 
     @property
     def endpoint(self) -> str:  # type: ignore[override]
         return f"GET /v1/{self.resource}"
-
-    @property
-    def stream(self) -> str:  # type: ignore[override]
-        return table_of(self.resource)
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         return self.relist(engine)[0], []
@@ -270,20 +276,14 @@ class Relist(Task):
 
 
 @dataclass
-class Retrieve(Task):
+class Retrieve(ResourceTask):
     """Fetch one object whose change raised no event of its own (a charge when disputed, a py_)."""
 
-    scope: str
-    resource: str
     object_id: str
 
     @property
     def endpoint(self) -> str:  # type: ignore[override]
         return f"GET /v1/{self.resource}/{{id}}"
-
-    @property
-    def stream(self) -> str:  # type: ignore[override]
-        return table_of(self.resource)
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         try:
