@@ -69,7 +69,8 @@ def snapshot(rec: Record) -> Record:
 def emit(state: State, created: int, event_type: str, rec: Record,
          previous: dict[str, Any] | None = None, request: dict[str, Any] | None = None) -> Record | None:
     """Append an event in the object's scope, unless it is older than Stripe's retention window."""
-    if created < state.now() - EVENT_RETENTION:
+    cutoff = state.event_cutoff if state.event_cutoff is not None else state.now() - EVENT_RETENTION
+    if created < cutoff:
         return None
     scope = rec["_scope"] if rec["_resource"] != "accounts" else rec["id"]
     event = {"id": state.new_id("evt"), "created": created, "type": event_type, "snapshot": snapshot(rec),
@@ -149,8 +150,9 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
     # `refund_ids` appears with the first refund and `on_behalf_of` only when set (readers use .get).
     rec: Record = {"id": state.new_id("ch"), "created": created, "amount": amount, "currency": currency,
                    "status": status, "amount_refunded": 0, **(details or {})}
-    rec["payment_intent"] = state.new_id("pi")
-    rec["payment_method"] = state.new_id("pm")
+    # A PaymentIntent's id shares its base with its charge's, as Stripe's do (pi_3Mtw... / ch_3Mtw...).
+    rec["payment_intent"] = "pi_" + rec["id"][3:]
+    rec["payment_method"] = rec.get("payment_method") or "pm_" + rec["id"][:2:-1]
     if flow == "destination":
         rec["destination"] = account["id"]
         if account.get("on_behalf_of"):

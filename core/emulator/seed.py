@@ -66,6 +66,7 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None) ->
 def _generate(seed: int, scale: str, end: int) -> State:
     state = State(seed=seed, now=lambda: int(time.time()))
     state.bulk_loading = True
+    state.event_cutoff = end - ledger.EVENT_RETENTION  # relative to the anchor: the same events every run
     _SHARED.clear()
     rng = random.Random(seed)
     size = SCALES[scale]
@@ -80,7 +81,9 @@ def _generate(seed: int, scale: str, end: int) -> State:
     _mark_unknown_fields(state, rng)
     for acct in accounts:
         acct.pop("_profile", None)
+        acct.pop("_index", None)
     state.finish_bulk_load()
+    state.event_cutoff = None
     return state
 
 
@@ -136,7 +139,7 @@ def _account(state: State, rng: random.Random, index: int, end: int) -> Record:
                   "address": {"line1": f"{rng.randint(1, 999)} {rng.choice(LAST)} Street", "city": "Springfield",
                               "postal_code": f"{rng.randint(10000, 99999)}",
                               "state": rng.choice(["CA", "NY", "TX", "WA", "IL"]) if country == "US" else None}},
-        "tos_date": created + 3600, "_profile": profile,
+        "tos_date": created + 3600, "_profile": profile, "_index": index,
     }
     _requirements(rng, rec, end)
     if kind != "standard" and rng.random() < 0.1:
@@ -244,6 +247,25 @@ def _shared(value: Any) -> Any:
     return _SHARED.setdefault(value, value)
 
 
+CUSTOMERS_PER_COUNTRY = 4_000
+
+
+def _customer(state: State, rng: random.Random, country: str) -> dict[str, Any]:
+    """Buyers come back: each country has a pool of customers, each with one card (shared, never mutated)."""
+    below = rng._randbelow
+    key = ("customer", country, below(CUSTOMERS_PER_COUNTRY))
+    found = _SHARED.get(key)
+    if found is None:
+        first, last = FIRST[below(len(FIRST))], LAST[below(len(LAST))]
+        card = {"brand": BRANDS[below(4)], "last4": f"{below(10000):04d}",
+                "country": country if rng.random() < 0.8 else COUNTRY_CODES[below(len(COUNTRY_CODES))],
+                "fingerprint": state.new_id("fp")[3:19], "exp_month": 1 + below(12), "exp_year": 2027 + below(6),
+                "funding": FUNDING[below(2)]}
+        found = _SHARED[key] = {"name": f"{first} {last}", "email": f"{_slug(first)}.{_slug(last)}@mail.example",
+                                "card": card, "payment_method": state.new_id("pm")}
+    return found
+
+
 def _one_charge(state: State, rng: random.Random, acct: Record, t: int, currency: str, bad: bool, end: int) -> None:
     amount = max(ledger.minor_per_unit(currency) * (50 if currency == "jpy" else 1),
                  round(rng.lognormvariate(math.log(TYPICAL_ORDER[currency]), 0.8)))
@@ -254,18 +276,11 @@ def _one_charge(state: State, rng: random.Random, acct: Record, t: int, currency
         amount = amount // 100 * 100 + CENTS[below(6)]
     failed = rng.random() < (0.09 if bad else 0.03)
     risk = _risk(rng, bad)
-    first, last = FIRST[below(len(FIRST))], LAST[below(len(LAST))]
-    customer = _SHARED.get((first, last))
-    if customer is None:
-        customer = _SHARED[(first, last)] = (f"{first} {last}", f"{_slug(first)}.{_slug(last)}@mail.example")
+    customer = _customer(state, rng, acct["country"])
     details = {"description": ORDER_KINDS[below(5)] + f" #{1000 + below(99000)}",
-               "customer_name": customer[0], "customer_email": customer[1],
-               "card": {"brand": BRANDS[below(4)],
-                        "last4": _shared(f"{below(10000):04d}"),
-                        "country": acct["country"] if rng.random() < 0.8 else COUNTRY_CODES[below(len(COUNTRY_CODES))],
-                        "fingerprint": state.new_id("fp")[3:19], "exp_month": 1 + below(12),
-                        "exp_year": 2027 + below(6), "funding": FUNDING[below(2)]},
-               "outcome": risk, "metadata": {"order_id": f"ord_{10**6 + below(10**7 - 10**6 + 1)}"}}
+               "customer_name": customer["name"], "customer_email": customer["email"], "card": customer["card"],
+               "payment_method": customer["payment_method"], "outcome": risk,
+               "metadata": {"order_id": f"ord_{10**6 + below(10**7 - 10**6 + 1)}"}}
     if failed:
         details.update(failure_code=rng.choice(["card_declined", "expired_card", "insufficient_funds"]),
                        failure_message="Your card was declined.")
@@ -325,14 +340,15 @@ def _payouts(state: State, rng: random.Random, acct: Record, end: int) -> None:
         buckets[key] = buckets.get(key, 0) + net
     carried = 0
     destination = acct["external_accounts"][0]["id"]
-    failing = rng.random() < 0.06
+    # A few merchants' banks bounce payouts: every 13th account for sure (so every scale has some), a few more by chance.
+    failing = acct["_index"] % 13 == 6 or rng.random() < 0.04
     keys = sorted(buckets)
     for n, key in enumerate(keys):
         carried += buckets[key]
         when = (key + 1) * period * DAY + 4 * 3600
         if carried <= 0 or when >= end:
             continue
-        fails = failing and n >= len(keys) - 3 and rng.random() < 0.5
+        fails = failing and (n == len(keys) - 2 or (n >= len(keys) - 3 and rng.random() < 0.5))
         status = "failed" if fails else ("paid" if when + 2 * DAY < end else "in_transit")
         ledger.create_payout(state, when, acct["id"], carried, acct["default_currency"], destination, status,
                              rng.choice(["account_closed", "no_account", "could_not_process"]))

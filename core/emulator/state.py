@@ -165,6 +165,7 @@ class State:
     platform_id: str = "acct_1EmuPlatform00001"
     application_id: str = "ca_EmuConnectOpsDemoApplication"
     bulk_loading: bool = False
+    event_cutoff: int | None = None  # while seeding: events before this are past Stripe's retention
 
     def __post_init__(self) -> None:
         self.new_id = IdMaker(self.seed)
