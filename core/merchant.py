@@ -13,6 +13,7 @@ import duckdb
 from pydantic import BaseModel
 
 from .account_status import LABELS, account_status, explain_disabled_reason
+from .store import dict_rows as _rows
 
 RECENT = 100
 
@@ -43,12 +44,6 @@ class Profile(BaseModel):
     metadata: dict[str, str]
     bank_accounts: list[dict[str, Any]]
     raw: dict[str, Any]
-
-
-def _rows(db: duckdb.DuckDBPyConnection, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    result = db.execute(sql, args)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _when(ts: int | None) -> datetime | None:

@@ -35,9 +35,7 @@ class Runtime:
         return self.scheduler.version, self.writes
 
     def action_context(self) -> Context:
-        api = StripeApi(self.settings.stripe_api_key or "", self.settings.stripe_api_base,
-                        max_rps=self.settings.max_rps, max_rps_per_endpoint=self.settings.max_rps_per_endpoint)
-        return Context(self.store, api)
+        return Context(self.store, stripe_api(self.settings))
 
     @property
     def stale_after(self) -> timedelta:
@@ -47,11 +45,15 @@ class Runtime:
         return any(run["status"] == "succeeded" for run in self.store.runs())
 
 
+def stripe_api(settings: Settings) -> StripeApi:
+    """The API client for these settings: their key, base URL and rate budget."""
+    return StripeApi(settings.stripe_api_key or "", settings.stripe_api_base, max_rps=settings.max_rps,
+                     max_rps_per_endpoint=settings.max_rps_per_endpoint)
+
+
 def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False) -> SyncResult:
     """One sync run with the configured rate budget, in this process (DuckDB's single writer)."""
-    api = StripeApi(settings.stripe_api_key or "", settings.stripe_api_base, max_rps=settings.max_rps,
-                    max_rps_per_endpoint=settings.max_rps_per_endpoint)
-    return SyncEngine(store, api, progress=progress, progress_every=1.0).run(full)
+    return SyncEngine(store, stripe_api(settings), progress=progress, progress_every=1.0).run(full)
 
 
 def demo_database(settings: Settings) -> Path:

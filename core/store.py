@@ -497,10 +497,7 @@ class Store:
 
     def units(self, kind: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM sync_state" + (" WHERE kind = ?" if kind else "") + " ORDER BY unit_id"
-        cur = self.cursor()
-        result = cur.execute(sql, [kind] if kind else [])
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row)) for row in result.fetchall()]
+        return dict_rows(self.cursor(), sql, [kind] if kind else [])
 
     _UNIT_FIELDS = ("unit_id", "kind", "scope", "resource", "window_start", "window_end", "cursor",
                     "cursor_created", "done", "run_id")
@@ -556,9 +553,14 @@ class Store:
             )
 
     def runs(self) -> list[dict[str, Any]]:
-        result = self.cursor().execute("SELECT * FROM sync_runs ORDER BY id")
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row)) for row in result.fetchall()]
+        return dict_rows(self.cursor(), "SELECT * FROM sync_runs ORDER BY id")
+
+
+def dict_rows(db: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by the query's column names (what pages and tables want)."""
+    result = db.execute(sql, list(args))
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:

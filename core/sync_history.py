@@ -5,11 +5,11 @@ from typing import Any
 
 import duckdb
 
+from .store import dict_rows
+
 
 def sync_history(db: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
-    rows = db.execute(
-        """SELECT id, mode, status, started_at, finished_at,
-                  round(epoch(finished_at) - epoch(started_at), 1) AS seconds, objects, requests, error
-           FROM sync_runs ORDER BY id DESC LIMIT ?""", [limit]).fetchall()
-    names = ["run", "mode", "status", "started (UTC)", "finished (UTC)", "seconds", "objects", "requests", "error"]
-    return [dict(zip(names, row)) for row in rows]
+    return dict_rows(db, """
+        SELECT id AS run, mode, status, started_at AS "started (UTC)", finished_at AS "finished (UTC)",
+               round(epoch(finished_at) - epoch(started_at), 1) AS seconds, objects, requests, error
+        FROM sync_runs ORDER BY id DESC LIMIT ?""", [limit])

@@ -83,6 +83,15 @@ def emit(state: State, created: int, event_type: str, rec: Record,
 
 # --- balance transactions ---------------------------------------------------------------------
 
+def fee_of(txn: Record) -> int:
+    return sum(line["amount"] for line in txn.get("fee_details", ()))
+
+
+def net_of(txn: Record) -> int:
+    """What a balance transaction adds to the balance: its amount less its fees."""
+    return txn["amount"] - fee_of(txn)
+
+
 def balance_txn(state: State, scope: str | None, created: int, amount: int, currency: str, kind: str,
                 category: str, source: str | None, fees: list[dict[str, Any]] | None = None,
                 description: str | None = None, settle_in: str | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .ledger import fee_of, net_of
 from .state import Record, State
 
 Renderer = Callable[[State, Record], dict[str, Any]]
@@ -442,7 +443,7 @@ _EVIDENCE_FIELDS = (
 
 def balance_transaction(state: State, rec: Record) -> dict[str, Any]:
     fee_details = rec.get("fee_details", ())
-    fee = sum(item["amount"] for item in fee_details)
+    fee = fee_of(rec)
     return {
         "id": rec["id"],
         "object": "balance_transaction",
@@ -493,7 +494,7 @@ def balance(state: State, scope: str | None) -> dict[str, Any]:
     coll = state.collections.get((scope, "balance_transactions"))
     for txn_id in coll.ids if coll else ():
         rec = state.records[txn_id]
-        net = rec["amount"] - sum(item["amount"] for item in rec.get("fee_details", ()))
+        net = net_of(rec)
         bucket = available if rec["available_on"] <= now else pending
         bucket[rec["currency"]] = bucket.get(rec["currency"], 0) + net
     currencies = sorted(set(available) | set(pending)) or ["usd"]

@@ -335,7 +335,7 @@ def _payouts(state: State, rng: random.Random, acct: Record, end: int) -> None:
     txns = sorted((state.records[i] for i in coll.ids), key=lambda r: r["available_on"])
     buckets: dict[int, int] = {}
     for txn in txns:
-        net = txn["amount"] - sum(f["amount"] for f in txn.get("fee_details", ()))
+        net = ledger.net_of(txn)
         key = txn["available_on"] // (period * DAY)
         buckets[key] = buckets.get(key, 0) + net
     carried = 0
@@ -362,7 +362,7 @@ def _platform_payouts(state: State, end: int) -> None:
     weekly: dict[int, int] = {}
     for txn_id in coll.ids:
         txn = state.records[txn_id]
-        net = txn["amount"] - sum(f["amount"] for f in txn.get("fee_details", ()))
+        net = ledger.net_of(txn)
         weekly[txn["available_on"] // (7 * DAY)] = weekly.get(txn["available_on"] // (7 * DAY), 0) + net
     carried = 0
     for week in sorted(weekly):

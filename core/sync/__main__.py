@@ -13,7 +13,8 @@ from contextlib import ExitStack
 
 from core.settings import SettingsError, load_settings
 from core.store import Store, StoreError
-from core.stripe_client import StripeApi, StripeApiError
+from core.runtime import stripe_api
+from core.stripe_client import StripeApiError
 from core.sync.engine import SyncEngine, one_line
 
 SYNC_MEMORY_LIMIT = "256MB"
@@ -37,24 +38,21 @@ def main(argv: list[str] | None = None) -> int:
 def _run(full: bool, quiet: bool) -> int:
     settings = load_settings()
     with ExitStack() as stack:
-        api_key, api_base = settings.stripe_api_key, settings.stripe_api_base
         if settings.demo_mode:
+            from core.demo import demo_settings
             from core.emulator.launcher import start_emulator
             from core.runtime import demo_database
 
             settings = settings.model_copy(update={"connect_ops_db": demo_database(settings)})
-
             print(f"demo mode (no STRIPE_API_KEY): starting the emulator, scale {settings.connect_ops_demo_scale}")
             emulator = stack.enter_context(start_emulator(
                 "--scale", settings.connect_ops_demo_scale, "--seed", str(settings.connect_ops_demo_seed)))
-            api_key, api_base = emulator.api_key, emulator.base_url
-        assert api_key is not None
+            settings = demo_settings(settings, emulator)
         # DuckDB's default cache (80% of RAM) grows with the mirror; the sync only appends, so a small
         # cache costs little and keeps the process's memory flat as data grows.
         store = stack.enter_context(Store(settings.connect_ops_db, memory_limit=SYNC_MEMORY_LIMIT))
-        api = StripeApi(api_key, api_base, max_rps=settings.max_rps,
-                        max_rps_per_endpoint=settings.max_rps_per_endpoint)
-        print(f"syncing {api_base} into {settings.connect_ops_db} "
+        api = stripe_api(settings)
+        print(f"syncing {settings.stripe_api_base} into {settings.connect_ops_db} "
               f"(budget {settings.max_rps:g} req/s overall, {settings.max_rps_per_endpoint:g} per endpoint)")
         started = time.monotonic()
         engine = SyncEngine(store, api, progress=None if quiet else print)
