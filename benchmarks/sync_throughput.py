@@ -51,6 +51,17 @@ def run_sync(emu: EmulatorProcess, db: Path, args: argparse.Namespace) -> tuple[
     return int(found[1].replace(",", "")), int(found[2].replace(",", "")), float(found[3]), wall
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def floor_seconds(stats: dict, args: argparse.Namespace) -> float:
     """The least time the limits allow for these requests: overall, and the busiest endpoint."""
     per_endpoint = max(stats["by_endpoint"].values(), default=0) / args.per_endpoint_rps
@@ -70,7 +81,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, start_emulator(*emulator_args, timeout=900) as emu:
         db = Path(tmp) / "bench.duckdb"
         control(emu, "POST", "/_emulator/stats/reset")
+        emulator_cpu, sync_cpu = cpu_seconds(emu.process.pid), children_cpu()
         objects, requests, seconds, wall = run_sync(emu, db, args)
+        emulator_cpu, sync_cpu = cpu_seconds(emu.process.pid) - emulator_cpu, children_cpu() - sync_cpu
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         stats = control(emu, "GET", "/_emulator/stats")
         floor = floor_seconds(stats, args)
@@ -80,13 +93,20 @@ def main() -> None:
               f"{stats.get('rate_limited', 0):,} rate-limited), {seconds:.1f} s sync time ({wall:.1f} s wall "
               f"with process start), {objects / seconds:,.0f} objects/s")
         print(f"rate-limit floor {floor:.1f} s; floor/measured = {floor / seconds:.2f}")
+        for endpoint, n in sorted(stats["by_endpoint"].items(), key=lambda kv: -kv[1]):
+            print(f"  {endpoint:<40} {n:>6,} ({n / args.per_endpoint_rps:.1f} s at the endpoint limit)")
         print(f"peak RSS of the sync process: {peak_mb:.0f} MB")
+        print(f"CPU during the sync: sync process {sync_cpu:.1f} s, emulator {emulator_cpu:.1f} s "
+              f"({(sync_cpu + emulator_cpu) / wall:.2f} of {os.cpu_count()} cores busy on average)")
         changed = control(emu, "POST", "/_emulator/mutate", fraction="0.01", seed="7")["changed"]
         control(emu, "POST", "/_emulator/stats/reset")
         inc_objects, inc_requests, inc_seconds, _ = run_sync(emu, db, args)
         print(f"incremental after {changed} changes (1%): {inc_requests:,} requests = "
               f"{100 * inc_requests / max(requests, 1):.1f}% of the backfill's, {inc_objects:,} objects, "
               f"{inc_seconds:.1f} s")
+        inc_stats = control(emu, "GET", "/_emulator/stats")
+        for endpoint, n in sorted(inc_stats["by_endpoint"].items(), key=lambda kv: -kv[1]):
+            print(f"  {endpoint:<40} {n:>6,}")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak RSS of either sync process: {peak_mb:.0f} MB")
 

@@ -148,15 +148,22 @@ class BackfillUnit(Task):
         units = [self.state()]
         split = None if self.done else self._split(engine, page)
         if split is not None:
+            engine.gate.open(self.scope, split.unit_id, accounts=self.resource == "accounts")
             units.append(split.state())
             follow.append(split)
         if not self.done:
             follow.insert(0, self)
         table = table_of(self.resource)
         write = Write(pages=[_page_row(table, self.scope, page)], units=units)
-        if self.resource == "accounts" and page.data:
-            ids = [obj["id"] for obj in page.data]
-            write.after = lambda: engine.discover_accounts(ids)
+        ids = [obj["id"] for obj in page.data] if self.resource == "accounts" else []
+        done, unit_id, scope = self.done, self.unit_id, self.scope
+        if ids or done:
+            def after() -> None:
+                if ids:
+                    engine.discover_accounts(ids)
+                if done:
+                    engine.gate.close(scope, unit_id)
+            write.after = after
         return write, follow
 
     def _split(self, engine: SyncEngine, page: Page) -> BackfillUnit | None:
@@ -204,6 +211,7 @@ class AnchorScope(Task):
         events_state = {"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
                         "resource": "events", "cursor_created": watermark, "done": False}
         engine.note(f"{scope_label(self.scope)}: events watermark {watermark}, backfill planned")
+        engine.gate.plan(self.scope, watermark, [(u.unit_id, u.resource == "accounts") for u in units])
         write = Write(units=[events_state, *(u.state() for u in units)], delete_scopes=[self.scope])
         return write, list(units)
 
@@ -388,10 +396,13 @@ class Scheduler:
 class Writer:
     """The single writing thread: commits queued writes in groups, each group one transaction."""
 
-    def __init__(self, store: Store, on_error: Callable[[BaseException], None], max_group: int = 32) -> None:
+    def __init__(self, store: Store, on_error: Callable[[BaseException], None], max_group: int = 32,
+                 linger: float = 0.3) -> None:
         self.store = store
         self.on_error = on_error
         self.max_group = max_group
+        self.linger = linger  # how long a group waits for company: DuckDB's cost is mostly per commit
+        self.commits = 0
         self._queue: queue.Queue[Write | None] = queue.Queue(maxsize=24)  # bounds memory
         self._thread = threading.Thread(target=self._loop, name="sync-writer", daemon=True)
         self._failed: BaseException | None = None
@@ -422,9 +433,10 @@ class Writer:
                 self._queue.task_done()
                 return
             group = [first]
+            deadline = time.monotonic() + self.linger
             while len(group) < self.max_group:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
@@ -461,9 +473,92 @@ class Writer:
             self.store.save_units(conn, list(units.values()))
             for table, items in by_table.items():
                 self.objects += self.store.upsert_json(conn, table, items)
+        self.commits += 1
         for write in group:
             if write.after is not None:
                 write.after()
+
+
+class ReplayGate:
+    """Starts a scope's event replay as soon as everything listed in it is committed.
+
+    Replay must follow the scope's listing in commit order: a page read before an event but
+    committed after its snapshot would otherwise win with older data. So a scope's replay waits for
+    its own backfill units, and every scope waits for the platform's account listing (account rows
+    are written by the platform's list and by each account's own `account.updated` events), which
+    ends with one re-list of the accounts created meanwhile. Scopes then replay while others are
+    still listing, so the events endpoint works beside the list endpoints instead of after them.
+    """
+
+    NEW_ACCOUNTS = "new-accounts"
+
+    def __init__(self, engine: SyncEngine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._open: dict[str, set[str]] = defaultdict(set)
+        self._accounts_open: set[str] = set()
+        self._start_at: dict[str, int] = {}  # scope -> created time its replay starts from
+        self._replaying: set[str] = set()
+        self._running = False
+
+    def plan(self, scope: str, watermark: int, units: list[tuple[str, bool]]) -> None:
+        """A scope (re)anchored: its units are open and its replay (again) waits for them."""
+        with self._lock:
+            self._start_at[scope] = watermark
+            self._replaying.discard(scope)
+            for unit_id, is_accounts in units:
+                self._open_locked(scope, unit_id, is_accounts)
+
+    def resume(self, scope: str, start_at: int) -> None:
+        with self._lock:
+            self._start_at[scope] = start_at
+
+    def open(self, scope: str, unit_id: str, *, accounts: bool = False) -> None:
+        with self._lock:
+            self._open_locked(scope, unit_id, accounts)
+
+    def _open_locked(self, scope: str, unit_id: str, is_accounts: bool) -> None:
+        self._open[scope].add(unit_id)
+        if is_accounts and scope == PLATFORM:
+            self._accounts_open.add(unit_id)
+
+    def close(self, scope: str, unit_id: str) -> None:
+        """A unit's last page is committed."""
+        relist = False
+        with self._lock:
+            self._open[scope].discard(unit_id)
+            if unit_id in self._accounts_open:
+                self._accounts_open.discard(unit_id)
+                relist = not self._accounts_open and unit_id != self.NEW_ACCOUNTS
+                if relist:
+                    self._accounts_open.add(self.NEW_ACCOUNTS)
+                    self._open[PLATFORM].add(self.NEW_ACCOUNTS)
+        if relist:
+            self.engine.scheduler.submit([self.engine.new_accounts_task()])
+        self._release()
+
+    def start(self) -> None:
+        """Begin releasing scopes; a platform anchored before (no account listing now) re-lists new accounts."""
+        relist = False
+        with self._lock:
+            self._running = True
+            if PLATFORM in self._start_at and not self._accounts_open:
+                self._accounts_open.add(self.NEW_ACCOUNTS)
+                self._open[PLATFORM].add(self.NEW_ACCOUNTS)
+                relist = True
+        if relist:
+            self.engine.scheduler.submit([self.engine.new_accounts_task()])
+        self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            if not self._running or self._accounts_open:
+                return
+            ready = [scope for scope, start in self._start_at.items()
+                     if scope not in self._replaying and not self._open[scope]]
+            self._replaying.update(ready)
+            tasks = [ReplayEvents(scope, self._start_at[scope]) for scope in ready]
+        self.engine.scheduler.submit(tasks)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -493,6 +588,7 @@ class SyncEngine:
         self._related_lock = threading.Lock()
         self.scheduler = Scheduler(self, self.workers)
         self.writer = Writer(store, self.scheduler.fail)
+        self.gate = ReplayGate(self)
 
     # -- public
 
@@ -504,8 +600,7 @@ class SyncEngine:
         self.writer.start()
         stop_progress = self._start_progress(started)
         try:
-            self._backfill_phase(full)
-            self._events_phase()
+            self._list_and_replay(full)
             self._refresh_phase()
             self.writer.flush()
             with self.store.transaction() as conn:
@@ -529,49 +624,38 @@ class SyncEngine:
 
     # -- phases
 
-    def _backfill_phase(self, full: bool) -> None:
-        """Resume unfinished units; anchor scopes never anchored (platform first, then accounts)."""
+    def _list_and_replay(self, full: bool) -> None:
+        """List what was never listed (resuming cut units), replaying each scope's events once it is.
+
+        Scopes never anchored are anchored (platform first, then each account as the account list
+        reveals it); a scope whose events cursor outlived Stripe's retention is anchored again.
+        """
         if full:
             with self.store.transaction() as conn:
                 conn.execute("DELETE FROM sync_state")
             self.note("full sync requested: every scope is listed again")
-        events_units = {u["scope"]: u for u in self.store.units("events")}
-        self._anchored = set(events_units)
+        unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
+        if unfinished:
+            self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
+                      "replaying their events from there")
         tasks: list[Task] = []
         for unit in self.store.units("backfill"):
             if not unit["done"]:
+                self.gate.open(unit["scope"], unit["unit_id"], accounts=unit["resource"] == "accounts")
                 tasks.append(BackfillUnit(unit["unit_id"], unit["scope"], unit["resource"], unit["window_start"],
                                           unit["window_end"], unit["cursor"], False))
+        for unit in self.store.units("events"):
+            cursor = int(unit["cursor_created"])
+            self.gate.resume(unit["scope"], min(cursor, unfinished.get(unit["scope"], cursor)))
+            self._anchored.add(unit["scope"])
         if PLATFORM not in self._anchored:
             self._anchored.add(PLATFORM)
             tasks.append(AnchorScope(PLATFORM, hint_start=int(time.time()) - 400 * 86400))
         self.scheduler.submit(tasks)
         self.discover_accounts(self._known_accounts())
+        self.gate.start()
         self.scheduler.run_until_idle()
         self.writer.flush()
-        # Accounts created while (or since) the accounts list was read: new scopes to backfill.
-        self.scheduler.submit([self._new_accounts_task()])
-        self.scheduler.run_until_idle()
-        self.writer.flush()
-
-    def _events_phase(self) -> None:
-        """Replay every scope's events; a scope backfilled again meanwhile is replayed once more."""
-        unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
-        if unfinished:
-            self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
-                      "replaying their events from there")
-        for _ in range(2):
-            tasks = [ReplayEvents(u["scope"], min(int(u["cursor_created"]),
-                                                  unfinished.get(u["scope"], int(u["cursor_created"]))))
-                     for u in self.store.units("events") if not u["done"] or _ == 0]
-            if not tasks:
-                return
-            if _ == 0:
-                with self.store.transaction() as conn:  # mark "replay pending" for this run
-                    conn.execute("UPDATE sync_state SET done = FALSE WHERE kind = 'events'")
-            self.scheduler.submit(tasks)
-            self.scheduler.run_until_idle()
-            self.writer.flush()
 
     def _refresh_phase(self) -> None:
         """Objects that change without events: new/pending balance transactions, related objects."""
@@ -735,7 +819,7 @@ class SyncEngine:
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
-    def _new_accounts_task(self) -> Task:
+    def new_accounts_task(self) -> Task:
         row = self.store.cursor().execute("SELECT epoch(max(created))::BIGINT FROM connected_accounts").fetchone()
         since = int(row[0]) if row and row[0] is not None else 0
         return _NewAccounts(PLATFORM, "accounts", max(0, since - EVENT_OVERLAP))
@@ -799,7 +883,12 @@ class _NewAccounts(Relist):
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         write, pages = self.relist(engine)
         ids = [obj["id"] for page in pages for obj in page.data]
-        write.after = lambda: engine.discover_accounts(ids)
+
+        def after() -> None:
+            engine.discover_accounts(ids)
+            engine.gate.close(PLATFORM, ReplayGate.NEW_ACCOUNTS)
+
+        write.after = after
         return write, []
 
 
