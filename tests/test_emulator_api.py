@@ -703,3 +703,26 @@ def test_same_seed_same_data() -> None:
         assert len(a.v1.charges.list(params={"limit": 100}).data) == 100
         assert [x.id for x in c.v1.accounts.list(params={"limit": 100}).data] != \
             [x.id for x in a.v1.accounts.list(params={"limit": 100}).data]
+
+
+def test_expand_nested_on_mixed_list_and_strict_on_one_object(client: stripe.StripeClient,
+                                                                emulator: EmulatorProcess) -> None:
+    """`data.source.charge` expands where it fits (a refund's charge) and skips items it does not fit."""
+    refunds = [r for r in dump(emulator, "refunds") if r["object"]["id"].startswith("pyr_")]
+    assert refunds, "the small demo has transfer reversals"
+    account, created = refunds[0]["account"], refunds[0]["object"]["created"]
+    window = {"gte": created - 30 * 86400, "lte": created}  # the refund and, almost surely, payments before it
+    page = client.v1.balance_transactions.list(
+        params={"limit": 100, "created": window, "expand": ["data.source", "data.source.charge"]},
+        options={"stripe_account": account})
+    sources = [t.source for t in page.data]
+    assert all(not isinstance(s, str) for s in sources if s is not None)
+    payment_refunds = [s for s in sources if s is not None and s.object == "refund"]
+    payments = [s for s in sources if s is not None and s.object == "charge"]
+    assert refunds[0]["object"]["id"] in {r.id for r in payment_refunds}
+    assert all(r.charge.object == "charge" and r.charge.id.startswith("py_") for r in payment_refunds)
+    assert payments and all(not hasattr(p, "charge") for p in payments)
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.balance_transactions.retrieve(page.data[0].id, params={"expand": ["source.nothing_here"]},
+                                                options={"stripe_account": account})
+    assert error.value.param == "expand"

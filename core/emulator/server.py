@@ -142,38 +142,44 @@ def _params(query: str, body: str) -> dict[str, Any]:
 
 
 def _expand(state: State, body: Any, paths: Any) -> Any:
-    """Replace id fields by their objects for `expand[]` paths (`data.` applies to each list item)."""
+    """Replace id fields by their objects for `expand[]` paths (`data.` applies to each list item).
+
+    On a list, an item without the property is left alone (a balance transaction's `source` is a
+    charge on one item and a refund on the next, so `data.source.charge` fits only some of them);
+    on a single object, a path that does not fit is an error, as Stripe's is.
+    """
     if not paths:
         return body
     if not isinstance(paths, list):
         raise ApiError(400, "Invalid array", param="expand")
     for path in paths:
         parts = str(path).split(".")
+        if len(parts) > 4:
+            raise ApiError(400, "You cannot expand more than 4 levels of a property.", param="expand")
         if body.get("object") == "list" and parts[0] == "data":
             for item in body["data"]:
-                _expand_one(state, item, parts[1:])
+                _expand_one(state, item, parts[1:], strict=False)
         else:
-            _expand_one(state, body, parts)
+            _expand_one(state, body, parts, strict=True)
     return body
 
 
-def _expand_one(state: State, node: Any, parts: list[str]) -> None:
-    if len(parts) > 4:
-        raise ApiError(400, "You cannot expand more than 4 levels of a property.", param="expand")
-    for i, part in enumerate(parts):
+def _expand_one(state: State, node: Any, parts: list[str], strict: bool) -> None:
+    """Expand along `parts`, in place, every step of the way (expanding `a.b` expands `a` too)."""
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
-            raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
-        if i == len(parts) - 1:
-            value = node[part]
-            rec = state.records.get(value) if isinstance(value, str) else None
-            if rec is not None:
-                node[part] = objects.render(state, rec)
-            elif isinstance(value, str):
+            if strict:
                 raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
-        else:
-            node = node[part]
-            if isinstance(node, str) and node in state.records:
-                node = objects.render(state, state.records[node])
+            return
+        value = node[part]
+        if value is None:
+            return
+        if isinstance(value, str):
+            rec = state.records.get(value)
+            if rec is None:
+                raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
+            value = node[part] = objects.render(state, rec)
+        node = value
 
 
 class Handler(BaseHTTPRequestHandler):

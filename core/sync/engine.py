@@ -284,6 +284,38 @@ class Relist(ResourceTask):
 
 
 @dataclass
+class RelistWithSources(Relist):
+    """Re-read a scope's balance transactions with their sources, and a refund source's charge, expanded.
+
+    Each object is written on its own row, its references collapsed back to ids, so the rows are
+    what a plain list or retrieve would have given.
+    """
+
+    EXPAND = ("data.source", "data.source.charge")
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        params = {"limit": PAGE, "created": {"gte": self.since}, "expand": list(self.EXPAND)}
+        write = Write()
+        for page in engine.list_pages(self.resource, params, self.scope):
+            for transaction in page.data:
+                _unexpand(transaction, "source", self.scope, write)
+                write.rows.append((table_of(self.resource), self.scope, transaction))
+        return write, []
+
+
+def _unexpand(obj: dict[str, Any], key: str, scope: str, write: Write) -> None:
+    """Put the expanded object at `obj[key]` (and its own expanded `charge`) on rows; leave its id."""
+    inner = obj.get(key)
+    if not isinstance(inner, dict) or not inner.get("id"):
+        return
+    _unexpand(inner, "charge", scope, write)
+    obj[key] = inner["id"]
+    table = OBJECT_TABLE.get(str(inner.get("object", "")))
+    if table and table != "connected_accounts":
+        write.rows.append((table, scope, inner))
+
+
+@dataclass
 class Retrieve(ResourceTask):
     """Fetch one object whose change raised no event of its own (a charge when disputed, a py_)."""
 
@@ -585,6 +617,7 @@ class SyncEngine:
         self._bt_refs: dict[str, set[str]] = defaultdict(set)
         self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
         self._relist: dict[tuple[str, str], int] = {}
+        self._with_sources: dict[str, int] = {}  # scope -> re-list its balance transactions with sources from
         self._related_lock = threading.Lock()
         self.scheduler = Scheduler(self, self.workers)
         self.writer = Writer(store, self.scheduler.fail)
@@ -668,6 +701,9 @@ class SyncEngine:
         # New balance transactions: the events' objects name them (disputes carry them whole, already
         # written). Per touched scope, fetch the ones we lack one by one, or re-list the scope's window
         # when that is cheaper or when an event may have created one it does not name.
+        for scope, since in self._with_sources.items():
+            key = (scope, "balance_transactions")
+            relist[key] = min(relist.get(key, since), since)
         missing = self._missing_balance_transactions()
         for scope, earliest in self._touched.items():
             key = (scope, "balance_transactions")
@@ -679,7 +715,9 @@ class SyncEngine:
                 tasks += [Retrieve(scope, "balance_transactions", bt) for bt in sorted(lacking)]
             else:
                 relist[key] = earliest
-        tasks += [Relist(scope, resource, since - EVENT_OVERLAP) for (scope, resource), since in relist.items()]
+        for (scope, resource), since in relist.items():
+            kind = RelistWithSources if scope in self._with_sources and resource == "balance_transactions" else Relist
+            tasks.append(kind(scope, resource, since - EVENT_OVERLAP))
         if tasks and self.progress:
             self.progress(f"refreshing what changed without events: {len(tasks)} requests")
         self.scheduler.submit(tasks)
@@ -787,16 +825,11 @@ class SyncEngine:
             if kind.startswith("charge.dispute.") and obj.get("charge"):
                 self._retrieve.add((scope, "charges", _id(obj["charge"])))
             if kind.startswith("transfer.") and obj.get("destination"):
+                # A transfer moves money in its destination account without an event there: the `py_`
+                # payment it creates, and the refund of it a reversal makes. Each leaves a balance
+                # transaction, so one re-list of those, sources expanded, brings them all.
                 destination = _id(obj["destination"])
-                if obj.get("destination_payment"):
-                    self._retrieve.add((destination, "charges", _id(obj["destination_payment"])))
-                # A new transfer brings the destination a payment and its balance transaction, no refund;
-                # refunds of the payment come from reversals (transfer.reversed, .updated, ...).
-                resources = ("balance_transactions",) if kind == "transfer.created" else ("refunds",
-                                                                                          "balance_transactions")
-                for resource in resources:
-                    key = (destination, resource)
-                    self._relist[key] = min(self._relist.get(key, created), created)
+                self._with_sources[destination] = min(self._with_sources.get(destination, created), created)
 
     def count_stream(self, task: Task, write: Write | None) -> None:
         if write is None:
