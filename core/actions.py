@@ -94,8 +94,7 @@ def _perform(ctx: Context, actor: Actor, action: str, *, account_id: str | None,
     replayed = bool(response and any(k.lower() == "idempotent-replayed" for k in (response.headers or {})))
     rows = _safe_resync(resync, obj)
     with ctx.store.transaction() as conn:
-        for table, scope, data in rows:
-            ctx.store.upsert(conn, table, scope, [data])
+        ctx.store.upsert_outside_sync(conn, rows)
         audit_id = audit.record(conn, actor, action, account_id=account_id, target_id=target_id, params=params,
                                 reason=why, result="replayed" if replayed else "succeeded",
                                 stripe_request_id=request_id, idempotency_key=key)

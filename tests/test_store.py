@@ -29,6 +29,42 @@ def test_migrations_apply_once_and_tables_match_specs(tmp_path: Path) -> None:
             assert columns == spec.column_names
 
 
+def test_resource_tables_have_no_art_index_and_upserts_still_replace_by_key(tmp_path: Path) -> None:
+    """ART nodes a sync changes stay in memory until a checkpoint: resource tables carry none."""
+    with Store(tmp_path / "s.duckdb") as store:
+        indexes = store.cursor().execute(
+            "SELECT count(*) FROM duckdb_indexes() WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+            [list(TABLES)]).fetchone()
+        constraints = store.cursor().execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND table_name IN (SELECT unnest(?::VARCHAR[]))", [list(TABLES)]).fetchone()
+        assert indexes == (0,) and constraints == (0,)
+        with store.transaction() as c:
+            store.upsert(c, "charges", "acct_1", [charge("ch_1"), charge("ch_2")])
+            store.upsert(c, "charges", "acct_1", [charge("ch_1", amount=7)])
+        with store.transaction() as c:
+            store.upsert_json(c, "charges", [("acct_1", json.dumps(charge("ch_2", amount=8)), False)])
+        rows = store.cursor().execute("SELECT id, amount FROM charges ORDER BY id").fetchall()
+        assert rows == [("ch_1", 7), ("ch_2", 8)]
+
+
+def test_migration_5_carries_rows_over(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "v4.duckdb"
+    conn = duckdb.connect(str(db))
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    for version, sql in MIGRATIONS:
+        if version < 5:
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    conn.execute("INSERT INTO charges (id, scope, created, raw, synced_at) VALUES "
+                 "('ch_old', '', now(), '{}', now())")
+    conn.close()
+    with Store(db) as store:
+        assert store.cursor().execute("SELECT id, scope FROM charges").fetchall() == [("ch_old", "")]
+
+
 def test_upsert_is_by_id_and_scope_and_platform_account_is_null(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
         with store.transaction() as conn:

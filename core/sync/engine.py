@@ -92,6 +92,7 @@ class Write:
     units: list[dict[str, Any]] = field(default_factory=list)
     delete_scopes: list[str] = field(default_factory=list)  # drop all sync_state of these scopes first
     after: Callable[[], None] | None = None
+    fresh: bool = False  # pages of a scope's first listing: appended, since none of their keys can exist
 
 
 # --------------------------------------------------------------------------- tasks
@@ -119,6 +120,7 @@ class BackfillUnit(Task):
     cursor: str | None = None
     done: bool = False
     hint_start: int = 0  # where data probably begins; only steers where windows are split
+    fresh: bool = False  # the scope's first listing of this resource (see SyncEngine.fresh_for)
 
     @property
     def endpoint(self) -> str:  # type: ignore[override]
@@ -131,7 +133,7 @@ class BackfillUnit(Task):
     def state(self) -> dict[str, Any]:
         return {"unit_id": self.unit_id, "kind": "backfill", "scope": self.scope, "resource": self.resource,
                 "window_start": self.window_start, "window_end": self.window_end, "cursor": self.cursor,
-                "done": self.done}
+                "done": self.done, "fresh": self.fresh}
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         created: dict[str, int] = {"gte": self.window_start}
@@ -154,7 +156,7 @@ class BackfillUnit(Task):
         if not self.done:
             follow.insert(0, self)
         table = table_of(self.resource)
-        write = Write(pages=[_page_row(table, self.scope, page)], units=units)
+        write = Write(pages=[_page_row(table, self.scope, page)], units=units, fresh=self.fresh)
         ids = [obj["id"] for obj in page.data] if self.resource == "accounts" else []
         done, unit_id, scope = self.done, self.unit_id, self.scope
         if ids or done:
@@ -181,7 +183,7 @@ class BackfillUnit(Task):
         if middle >= oldest:
             return None
         new = BackfillUnit(new_unit_id(self.scope, self.resource), self.scope, self.resource,
-                           self.window_start, middle, hint_start=self.hint_start)
+                           self.window_start, middle, hint_start=self.hint_start, fresh=self.fresh)
         self.window_start = middle
         return new
 
@@ -206,7 +208,8 @@ class AnchorScope(Task):
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         watermark = int(time.time()) - 1
         resources = PLATFORM_RESOURCES if self.scope == PLATFORM else ACCOUNT_RESOURCES
-        units = [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start)
+        units = [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start,
+                              fresh=engine.fresh_for(self.scope, table_of(r)))
                  for r in resources]
         events_state = {"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
                         "resource": "events", "cursor_created": watermark, "done": False}
@@ -488,7 +491,7 @@ class Writer:
 
     def _commit(self, group: list[Write]) -> None:
         # per table, in write order: (scope, JSON text, is a list body); DuckDB derives the columns
-        by_table: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
+        by_table: dict[tuple[str, bool], list[tuple[str, str, bool]]] = defaultdict(list)  # (table, append)
         units: dict[str, dict[str, Any]] = {}  # unit_id -> its latest state in this group, saved at once
         with self.store.transaction() as conn:
             for write in group:
@@ -496,15 +499,15 @@ class Writer:
                     conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
                     units = {k: u for k, u in units.items() if u["scope"] != scope}  # deleted too, in order
                 for table, scope, obj in write.rows:
-                    by_table[table].append((scope, json.dumps(obj, separators=(",", ":")), False))
+                    by_table[table, False].append((scope, json.dumps(obj, separators=(",", ":")), False))
                 for table, scope, body, _ in write.pages:
-                    by_table[table].append((scope, body, True))
+                    by_table[table, write.fresh].append((scope, body, True))
                 for unit in write.units:
                     units.pop(unit["unit_id"], None)
                     units[unit["unit_id"]] = unit
             self.store.save_units(conn, list(units.values()))
-            for table, items in by_table.items():
-                self.objects += self.store.upsert_json(conn, table, items)
+            for (table, append), items in sorted(by_table.items(), key=lambda kv: kv[0][1]):  # replacing first
+                self.objects += self.store.upsert_json(conn, table, items, append=append)
         self.commits += 1
         for write in group:
             if write.after is not None:
@@ -590,6 +593,8 @@ class ReplayGate:
                      if scope not in self._replaying and not self._open[scope]]
             self._replaying.update(ready)
             tasks = [ReplayEvents(scope, self._start_at[scope]) for scope in ready]
+        for scope in ready:
+            self.engine.store.release_listing(scope)
         self.engine.scheduler.submit(tasks)
 
 
@@ -610,6 +615,8 @@ class SyncEngine:
         self._streams_lock = threading.Lock()
         self._log: list[str] = []
         self._anchored: set[str] = set()
+        self._anchored_tables: set[tuple[str, str]] = set()
+        self._present: dict[str, set[str]] = {}  # table -> scopes with rows when the run began
         self._anchor_lock = threading.Lock()
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
         self._retrieve: set[tuple[str, str, str]] = set()
@@ -667,6 +674,7 @@ class SyncEngine:
             with self.store.transaction() as conn:
                 conn.execute("DELETE FROM sync_state")
             self.note("full sync requested: every scope is listed again")
+        self._present = self.store.scopes_by_table()
         unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
         if unfinished:
             self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
@@ -676,7 +684,7 @@ class SyncEngine:
             if not unit["done"]:
                 self.gate.open(unit["scope"], unit["unit_id"], accounts=unit["resource"] == "accounts")
                 tasks.append(BackfillUnit(unit["unit_id"], unit["scope"], unit["resource"], unit["window_start"],
-                                          unit["window_end"], unit["cursor"], False))
+                                          unit["window_end"], unit["cursor"], False, fresh=bool(unit["fresh"])))
         for unit in self.store.units("events"):
             cursor = int(unit["cursor_created"])
             self.gate.resume(unit["scope"], min(cursor, unfinished.get(unit["scope"], cursor)))
@@ -729,6 +737,20 @@ class SyncEngine:
         """A line for the run log (sync_runs.log) and the logger."""
         log.info(message)
         self._log.append(message)
+
+    def fresh_for(self, scope: str, table: str) -> bool:
+        """Whether a listing of `table` in `scope` may append instead of replacing rows.
+
+        True for a scope with no rows in the table when this run began, anchored for the first time in
+        this run. Then nothing else can have written its keys: its units list disjoint windows and a
+        unit resumes after its last committed page; its events are replayed, and objects refreshed,
+        only after its listing is committed (ReplayGate, the refresh phase); actions leave a scope
+        alone while it is listed (core/actions.py).
+        """
+        with self._anchor_lock:
+            first = (scope, table) not in self._anchored_tables
+            self._anchored_tables.add((scope, table))
+        return first and scope not in self._present.get(table, set()) and self.store.claim_first_listing(scope)
 
     def wants_more_work(self) -> bool:
         return self.scheduler.pending() < self.workers
