@@ -28,16 +28,6 @@ sys.path.insert(0, str(ROOT))
 from core.lookup import lookup  # noqa: E402
 
 
-# Proposed for core/store.py (a new migration): the primary key is (id, scope), which DuckDB does not use
-# for `id = ?` alone; single-column ART indexes turn exact-id lookups into index scans.
-PROPOSED_INDEXES = [
-    *(f"CREATE INDEX IF NOT EXISTS {t}_id ON {t} (id)" for t in
-      ("charges", "transfers", "payouts", "application_fees", "refunds", "disputes", "balance_transactions",
-       "events")),
-    "CREATE INDEX IF NOT EXISTS transfers_source_transaction ON transfers (source_transaction_id)",
-]
-
-
 def build(scale: str, path: Path, seed: str) -> None:
     from core.emulator.launcher import start_emulator
     from core.runtime import run_sync
@@ -112,19 +102,12 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="a synced DuckDB file to reuse (built there if missing)")
     parser.add_argument("--seed", default="1")
     parser.add_argument("--repeats", type=int, default=3, help="warm passes over the mix")
-    parser.add_argument("--add-indexes", action="store_true",
-                        help="first create the single-column id indexes proposed for core/store.py (writes the file)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / f"lookup_{args.scale}.duckdb"
         if not db.exists():
             build(args.scale, db, args.seed)
-        if args.add_indexes:
-            with duckdb.connect(str(db)) as writer:
-                for ddl in PROPOSED_INDEXES:
-                    writer.execute(ddl)
-            print("added:", "; ".join(PROPOSED_INDEXES))
         con = duckdb.connect(str(db), read_only=True)
         cur = con.cursor()
         sizes = dict(cur.execute("SELECT 'accounts', count(*) FROM connected_accounts UNION ALL "

@@ -30,8 +30,9 @@ SUMMARY = re.compile(r"sync done: ([\d,]+) objects, ([\d,]+) requests .* in ([\d
 
 
 def control(emu: EmulatorProcess, method: str, path: str, **data: str) -> dict:
+    query, form = (data, None) if method == "GET" else (None, data or None)
     response = httpx.request(method, emu.base_url + path, headers={"Authorization": f"Bearer {emu.api_key}"},
-                             data=data or None, timeout=300)
+                             params=query, data=form, timeout=300)
     response.raise_for_status()
     return response.json()
 
@@ -105,6 +106,9 @@ def main() -> None:
               f"{100 * inc_requests / max(requests, 1):.1f}% of the backfill's, {inc_objects:,} objects, "
               f"{inc_seconds:.1f} s")
         inc_stats = control(emu, "GET", "/_emulator/stats")
+        scopes = 1 + len(control(emu, "GET", "/_emulator/dump", resource="accounts")["data"])
+        print(f"  of which the least any polling sync needs, one events list per scope: {scopes:,} requests = "
+              f"{100 * scopes / max(requests, 1):.1f}% of the backfill's")
         for endpoint, n in sorted(inc_stats["by_endpoint"].items(), key=lambda kv: -kv[1]):
             print(f"  {endpoint:<40} {n:>6,}")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

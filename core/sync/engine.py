@@ -288,21 +288,24 @@ class Relist(ResourceTask):
 
 @dataclass
 class RelistWithSources(Relist):
-    """Re-read a scope's balance transactions with their sources, and a refund source's charge, expanded.
+    """Re-read a scope's objects with the objects they point at expanded, in one request per page.
 
-    Each object is written on its own row, its references collapsed back to ids, so the rows are
-    what a plain list or retrieve would have given.
+    Balance transactions bring their sources (and a refund source's charge); disputes bring their
+    charges. Each object is written on its own row with its references collapsed back to ids, so the
+    rows are what a plain list or retrieve would have given.
     """
 
-    EXPAND = ("data.source", "data.source.charge")
+    EXPAND = {"balance_transactions": ("source", ("data.source", "data.source.charge")),
+              "disputes": ("charge", ("data.charge",))}
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        params = {"limit": PAGE, "created": {"gte": self.since}, "expand": list(self.EXPAND)}
+        key, paths = self.EXPAND[self.resource]
+        params = {"limit": PAGE, "created": {"gte": self.since}, "expand": list(paths)}
         write = Write()
         for page in engine.list_pages(self.resource, params, self.scope):
-            for transaction in page.data:
-                _unexpand(transaction, "source", self.scope, write)
-                write.rows.append((table_of(self.resource), self.scope, transaction))
+            for obj in page.data:
+                _unexpand(obj, key, self.scope, write)
+                write.rows.append((table_of(self.resource), self.scope, obj))
         return write, []
 
 
@@ -625,6 +628,7 @@ class SyncEngine:
         self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
         self._relist: dict[tuple[str, str], int] = {}
         self._with_sources: dict[str, int] = {}  # scope -> re-list its balance transactions with sources from
+        self._disputed: dict[str, dict[str, int]] = defaultdict(dict)  # scope -> charge -> its dispute's created
         self._related_lock = threading.Lock()
         self.scheduler = Scheduler(self, self.workers)
         self.writer = Writer(store, self.scheduler.fail)
@@ -701,6 +705,7 @@ class SyncEngine:
     def _refresh_phase(self) -> None:
         """Objects that change without events: new/pending balance transactions, related objects."""
         tasks: list[Task] = [Retrieve(*key) for key in sorted(self._retrieve)]
+        tasks += self._disputed_charges_tasks()
         due = self._due_pending_balance_transactions()
         relist = dict(self._relist)
         for scope, since in due.items():
@@ -730,6 +735,18 @@ class SyncEngine:
             self.progress(f"refreshing what changed without events: {len(tasks)} requests")
         self.scheduler.submit(tasks)
         self.scheduler.run_until_idle()
+
+    def _disputed_charges_tasks(self) -> list[Task]:
+        """Per scope, retrieve each disputed charge, or re-list the disputes with their charges when fewer
+        requests (a wave of disputes on the platform is one page, not one request each)."""
+        tasks: list[Task] = []
+        for scope, charges in self._disputed.items():
+            since = min(charges.values())
+            if len(charges) > 1 and self._count_since("disputes", scope, since) // PAGE + 1 < len(charges):
+                tasks.append(RelistWithSources(scope, "disputes", since))
+            else:
+                tasks += [Retrieve(scope, "charges", charge) for charge in sorted(charges)]
+        return tasks
 
     # -- helpers used by tasks
 
@@ -832,11 +849,14 @@ class SyncEngine:
 
     def _relist_cost(self, scope: str, since: int) -> int:
         """Requests a re-list of the scope's balance transactions since `since` would take (estimate)."""
+        return 1 + self._count_since("balance_transactions", scope, since - EVENT_OVERLAP) // PAGE
+
+    def _count_since(self, table: str, scope: str, since: int) -> int:
         row = self.store.cursor().execute(
-            "SELECT count(*) FROM balance_transactions WHERE scope = ? AND created >= make_timestamp(CAST(? AS BIGINT) * 1000000)",
-            [scope, since - EVENT_OVERLAP],
+            f"SELECT count(*) FROM {table} WHERE scope = ? AND created >= make_timestamp(CAST(? AS BIGINT) * 1000000)",
+            [scope, since],
         ).fetchone()
-        return 1 + int(row[0] if row else 0) // PAGE
+        return int(row[0] if row else 0)
 
     def _note_related(self, scope: str, event: dict[str, Any], obj: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
@@ -845,7 +865,10 @@ class SyncEngine:
             if obj.get("object") == "charge" and _incomplete_charge(obj):
                 self._retrieve.add((scope, "charges", obj["id"]))
             if kind.startswith("charge.dispute.") and obj.get("charge"):
-                self._retrieve.add((scope, "charges", _id(obj["charge"])))
+                # the charge's `disputed` changes without an event of its own
+                disputed = self._disputed[scope]
+                charge = _id(obj["charge"])
+                disputed[charge] = min(disputed.get(charge, int(obj["created"])), int(obj["created"]))
             if kind.startswith("transfer.") and obj.get("destination"):
                 # A transfer moves money in its destination account without an event there: the `py_`
                 # payment it creates, and the refund of it a reversal makes. Each leaves a balance
