@@ -6,10 +6,13 @@ How it stays exact:
   that scope is listed. Everything that changes afterwards has an event newer than the watermark, so
   listing (backfill) plus replaying events since the watermark, oldest first, ends at the current state.
 * Backfill work is split into units (scope x resource x created-window). A unit's cursor and the rows
-  of the page that advanced it commit in one DuckDB transaction: a killed sync resumes at the last
-  committed page, re-reads at most the pages in flight, and upserts make re-reads harmless.
+  of the page that advanced it commit in one DuckDB transaction: a killed sync resumes right after the
+  last committed page, so nothing committed is read twice.
+* Keys are kept by this writer, not by an index (core/store.py, migration 5): a scope's first listing
+  appends, since no key of it can exist yet (SyncEngine.fresh_for); every other write replaces by key.
 * Events replay per scope by created-time window (with an overlap, since events in the same second
-  are not ordered by id), applied in created order; the last snapshot of an object wins.
+  are not ordered by id), applied in created order; the last snapshot of an object wins. A scope's
+  replay starts once its listing is committed (ReplayGate), while other scopes are still listed.
 * What changes without an event of its own is refreshed explicitly: balance transactions (new ones,
   and pending ones whose `available_on` passed), the charge of a dispute, and the `py_` payment, its
   refunds and balance transactions in the destination account of a transfer.
@@ -45,7 +48,7 @@ OBJECT_TABLE = {"account": "connected_accounts", "charge": "charges", "transfer"
 EVENT_RETENTION = 30 * 86400
 RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events we would need
 EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
-EVENT_WINDOW = 86400  # replay at most a day of events per committed step (bounds memory)
+EVENT_WINDOW = 86400  # a replay commits its watermark at least once per day of events
 PAGE = 100
 MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
 
@@ -229,29 +232,41 @@ def events_unit_id(scope: str) -> str:
 
 @dataclass
 class ReplayEvents(Task):
-    """Apply a scope's events from its watermark on, one created-window (at most a day) at a time."""
+    """Apply a scope's events from its watermark on, one created-window (at most a day) at a time.
+
+    A window is read a page at a time, newest first, and each object takes the first (newest)
+    snapshot met, so memory and transactions stay one page big however busy the day was. The new
+    watermark commits with the window's last page; a sync killed before it replays the window again.
+    """
 
     scope: str
     watermark: int
+    window_end: int | None = None  # the window's `created[lt]`; None: up to now
+    next_watermark: int = 0
+    cursor: str | None = None
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (table, id) already given their newest snapshot
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        now = int(time.time())
-        if self.watermark < now - EVENT_RETENTION + RETENTION_MARGIN:
-            return engine.rebackfill(self.scope, "its events cursor is older than Stripe's 30-day retention")
-        start = self.watermark - EVENT_OVERLAP
-        end = min(now + 1, self.watermark + EVENT_WINDOW)
-        last_window = end > now
-        params: dict[str, Any] = {"limit": PAGE, "created": {"gte": start}}
-        if not last_window:
-            params["created"]["lt"] = end
-        events = engine.list_all("events", params, self.scope)
-        events.reverse()  # oldest first; the list is newest first, ties in insertion order
-        events.sort(key=lambda e: int(e["created"]))
-        write = engine.apply_events(self.scope, events)
-        new_watermark = (now - 1) if last_window else end
+        if self.cursor is None:
+            now = int(time.time())
+            if self.watermark < now - EVENT_RETENTION + RETENTION_MARGIN:
+                return engine.rebackfill(self.scope, "its events cursor is older than Stripe's 30-day retention")
+            end = self.watermark + EVENT_WINDOW
+            self.window_end, self.next_watermark = (None, now - 1) if end > now else (end, end)
+        created: dict[str, int] = {"gte": self.watermark - EVENT_OVERLAP}
+        if self.window_end is not None:
+            created["lt"] = self.window_end
+        params: dict[str, Any] = {"limit": PAGE, "created": created}
+        if self.cursor:
+            params["starting_after"] = self.cursor
+        page = engine.api.list("events", params, self.scope or None)
+        write = engine.apply_events(self.scope, page.data, self.seen)
+        if page.has_more and page.data:
+            self.cursor = page.data[-1]["id"]
+            return write, [self]
         write.units.append({"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
-                            "resource": "events", "cursor_created": new_watermark, "done": True})
-        follow: list[Task] = [] if last_window else [ReplayEvents(self.scope, new_watermark)]
+                            "resource": "events", "cursor_created": self.next_watermark, "done": True})
+        follow: list[Task] = [] if self.window_end is None else [ReplayEvents(self.scope, self.next_watermark)]
         return write, follow
 
 
@@ -269,21 +284,31 @@ class ResourceTask(Task):
 
 @dataclass
 class Relist(ResourceTask):
-    """Re-read one resource of one scope from a time on (objects that change without events)."""
+    """Re-read one resource of one scope from a time on (objects that change without events), a page per run."""
 
     since: int
+    cursor: str | None = None
 
     @property
     def endpoint(self) -> str:  # type: ignore[override]
         return f"GET /v1/{self.resource}"
 
-    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        return self.relist(engine)[0], []
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": PAGE, "created": {"gte": self.since}}
+        if self.cursor:
+            params["starting_after"] = self.cursor
+        return params
 
-    def relist(self, engine: SyncEngine) -> tuple[Write, list[Page]]:
-        pages = engine.list_pages(self.resource, {"limit": PAGE, "created": {"gte": self.since}}, self.scope)
-        table = table_of(self.resource)
-        return Write(pages=[_page_row(table, self.scope, p) for p in pages]), pages
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        page = engine.api.list(self.resource, self.params(), self.scope or None)
+        write = self.write_for(engine, page)
+        if page.has_more and page.data:
+            self.cursor = page.data[-1]["id"]
+            return write, [self]
+        return write, []
+
+    def write_for(self, engine: SyncEngine, page: Page) -> Write:
+        return Write(pages=[_page_row(table_of(self.resource), self.scope, page)])
 
 
 @dataclass
@@ -298,15 +323,16 @@ class RelistWithSources(Relist):
     EXPAND = {"balance_transactions": ("source", ("data.source", "data.source.charge")),
               "disputes": ("charge", ("data.charge",))}
 
-    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        key, paths = self.EXPAND[self.resource]
-        params = {"limit": PAGE, "created": {"gte": self.since}, "expand": list(paths)}
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "expand": list(self.EXPAND[self.resource][1])}
+
+    def write_for(self, engine: SyncEngine, page: Page) -> Write:
+        key = self.EXPAND[self.resource][0]
         write = Write()
-        for page in engine.list_pages(self.resource, params, self.scope):
-            for obj in page.data:
-                _unexpand(obj, key, self.scope, write)
-                write.rows.append((table_of(self.resource), self.scope, obj))
-        return write, []
+        for obj in page.data:
+            _unexpand(obj, key, self.scope, write)
+            write.rows.append((table_of(self.resource), self.scope, obj))
+        return write
 
 
 def _unexpand(obj: dict[str, Any], key: str, scope: str, write: Write) -> None:
@@ -440,7 +466,6 @@ class Writer:
         self.on_error = on_error
         self.max_group = max_group
         self.linger = linger  # how long a group waits for company: DuckDB's cost is mostly per commit
-        self.commits = 0
         self._queue: queue.Queue[Write | None] = queue.Queue(maxsize=24)  # bounds memory
         self._thread = threading.Thread(target=self._loop, name="sync-writer", daemon=True)
         self._failed: BaseException | None = None
@@ -511,7 +536,6 @@ class Writer:
             self.store.save_units(conn, list(units.values()))
             for (table, append), items in sorted(by_table.items(), key=lambda kv: kv[0][1]):  # replacing first
                 self.objects += self.store.upsert_json(conn, table, items, append=append)
-        self.commits += 1
         for write in group:
             if write.after is not None:
                 write.after()
@@ -626,7 +650,6 @@ class SyncEngine:
         # balance transactions the applied events reference, per scope (new ones are fetched, not re-listed)
         self._bt_refs: dict[str, set[str]] = defaultdict(set)
         self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
-        self._relist: dict[tuple[str, str], int] = {}
         self._with_sources: dict[str, int] = {}  # scope -> re-list its balance transactions with sources from
         self._disputed: dict[str, dict[str, int]] = defaultdict(dict)  # scope -> charge -> its dispute's created
         self._related_lock = threading.Lock()
@@ -707,7 +730,7 @@ class SyncEngine:
         tasks: list[Task] = [Retrieve(*key) for key in sorted(self._retrieve)]
         tasks += self._disputed_charges_tasks()
         due = self._due_pending_balance_transactions()
-        relist = dict(self._relist)
+        relist: dict[tuple[str, str], int] = {}  # (scope, resource) -> re-list from
         for scope, since in due.items():
             key = (scope, "balance_transactions")
             relist[key] = min(relist.get(key, since), since)
@@ -785,35 +808,21 @@ class SyncEngine:
         self.note(f"{scope_label(scope)}: backfilling again because {why}")
         return None, [AnchorScope(scope)]
 
-    def list_all(self, resource: str, params: dict[str, Any], scope: str) -> list[dict[str, Any]]:
-        """Every object of a (small) list, newest first."""
-        return [obj for page in self.list_pages(resource, params, scope) for obj in page.data]
-
-    def list_pages(self, resource: str, params: dict[str, Any], scope: str) -> list[Page]:
-        """Every page of a (small) list, newest first."""
-        pages: list[Page] = []
-        params = dict(params)
-        while True:
-            page = self.api.list(resource, params, scope or None)
-            pages.append(page)
-            if not page.has_more or not page.data:
-                return pages
-            params["starting_after"] = page.data[-1]["id"]
-
-    def apply_events(self, scope: str, events: list[dict[str, Any]]) -> Write:
-        """Rows for the events and their objects' snapshots, and the refreshes they imply."""
+    def apply_events(self, scope: str, events: list[dict[str, Any]], seen: set[tuple[str, str]]) -> Write:
+        """Rows for a page of events (newest first) and the newest snapshot of each of their objects,
+        and the refreshes they imply. `seen` holds the objects earlier (newer) pages already gave."""
         write = Write()
         for event in events:
             write.rows.append(("events", scope, event))
             obj = (event.get("data") or {}).get("object") or {}
             table = OBJECT_TABLE.get(obj.get("object", ""))
-            if table and obj.get("id"):
+            if table and obj.get("id") and _first_sight(seen, table, obj["id"]):
                 write.rows.append((table, PLATFORM if table == "connected_accounts" else scope, obj))
             self._note_related(scope, event, obj)
-            self._note_balance_transactions(scope, str(event.get("type", "")), obj, write)
+            self._note_balance_transactions(scope, str(event.get("type", "")), obj, write, seen)
         if events:
             with self._related_lock:
-                earliest = int(events[0]["created"])
+                earliest = min(int(e["created"]) for e in events)
                 self._touched[scope] = min(self._touched.get(scope, earliest), earliest)
                 # Committed with the events: a sync killed before its refresh phase ends replays these
                 # events next time, so the refreshes they imply are never lost.
@@ -821,12 +830,13 @@ class SyncEngine:
                                     "resource": "events", "cursor_created": self._touched[scope], "done": False})
         return write
 
-    def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write) -> None:
+    def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write,
+                                   seen: set[tuple[str, str]]) -> None:
         """Remember the balance transactions an event's object names; write the ones it carries whole."""
         if kind.startswith("account."):
             return  # account changes move no money
         ids: set[str] = set()
-        complete = _balance_transaction_refs(obj, ids, write, scope)
+        complete = _balance_transaction_refs(obj, ids, write, scope, seen)
         with self._related_lock:
             self._bt_refs[scope] |= ids
             if not complete:
@@ -958,46 +968,60 @@ class SyncEngine:
 class _NewAccounts(Relist):
     """Accounts created since the newest we hold: new scopes to anchor and backfill."""
 
-    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        write, pages = self.relist(engine)
-        ids = [obj["id"] for page in pages for obj in page.data]
+    def write_for(self, engine: SyncEngine, page: Page) -> Write:
+        write = super().write_for(engine, page)
+        ids = [obj["id"] for obj in page.data]
+        last = not (page.has_more and page.data)
 
         def after() -> None:
             engine.discover_accounts(ids)
-            engine.gate.close(PLATFORM, ReplayGate.NEW_ACCOUNTS)
+            if last:
+                engine.gate.close(PLATFORM, ReplayGate.NEW_ACCOUNTS)
 
         write.after = after
-        return write, []
+        return write
 
 
 _BT_REF_KEYS = ("balance_transaction", "failure_balance_transaction")
 
 
-def _balance_transaction_refs(value: Any, ids: set[str], write: Write, scope: str, depth: int = 0) -> bool:
-    """Collect balance transaction ids named in an object (and its embedded lists); False when a list
-    is truncated (`has_more`), i.e. it may name more than we can see."""
+def _balance_transaction_refs(value: Any, ids: set[str], write: Write, scope: str, seen: set[tuple[str, str]],
+                              depth: int = 0) -> bool:
+    """Collect balance transaction ids named in an object (and its embedded lists), writing the ones
+    embedded whole (first sight only, as with event objects); False when a list is truncated
+    (`has_more`), i.e. it may name more than we can see."""
     complete = True
     if isinstance(value, dict):
         if value.get("object") == "balance_transaction" and value.get("id"):
-            write.rows.append(("balance_transactions", scope, value))
+            if _first_sight(seen, "balance_transactions", value["id"]):
+                write.rows.append(("balance_transactions", scope, value))
             return True
         if value.get("object") == "list" and value.get("has_more"):
             complete = False
         for key, item in value.items():
             if key in _BT_REF_KEYS and item:
-                if isinstance(item, dict):
-                    if item.get("object") == "balance_transaction":
-                        write.rows.append(("balance_transactions", scope, item))
-                    elif item.get("id"):
+                if isinstance(item, dict) and item.get("object") == "balance_transaction":
+                    complete = _balance_transaction_refs(item, ids, write, scope, seen, depth + 1) and complete
+                elif isinstance(item, dict):
+                    if item.get("id"):
                         ids.add(str(item["id"]))
                 else:
                     ids.add(str(item))
             elif isinstance(item, (dict, list)) and depth < 4:
-                complete = _balance_transaction_refs(item, ids, write, scope, depth + 1) and complete
+                complete = _balance_transaction_refs(item, ids, write, scope, seen, depth + 1) and complete
     elif isinstance(value, list):
         for item in value:
-            complete = _balance_transaction_refs(item, ids, write, scope, depth + 1) and complete
+            complete = _balance_transaction_refs(item, ids, write, scope, seen, depth + 1) and complete
     return complete
+
+
+def _first_sight(seen: set[tuple[str, str]], table: str, object_id: str) -> bool:
+    """True the first time (table, id) is met in a replay window (pages come newest first)."""
+    key = (table, object_id)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _page_row(table: str, scope: str, page: Page) -> tuple[str, str, str, int]:
