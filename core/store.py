@@ -383,7 +383,7 @@ _V3_ID_INDEXES = "".join(
 ) + "CREATE INDEX transfers_source_transaction ON transfers (source_transaction_id);\n"
 
 # Version 4: DuckDB answers `created` ranges from zone maps and never from an ART index, while each
-# index costs the sync memory and time on every insert (measured: the sync's largest memory user).
+# index costs the sync memory and time on every insert (ART indexes were its largest memory user).
 _V4_NO_CREATED_INDEXES = "".join(f"DROP INDEX IF EXISTS {name}_created;\n" for name in TABLES)
 
 # Version 5: no ART index on resource tables at all. DuckDB keeps an ART's changed nodes in memory
@@ -648,7 +648,7 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
         raise StoreError(f"cannot open database {path}: {exc}") from None
 
 
-_SQL_CACHE: dict[str, str] = {}
+_SQL_CACHE: dict[str, Any] = {}  # statement text, or (delete, insert) for the JSON upserts
 
 
 def _sql_types(spec: Table) -> list[str]:
@@ -680,7 +680,7 @@ def _json_path(dotted: str) -> str:
     return "$." + dotted
 
 
-def _json_upsert_sql(spec: Table) -> str:
+def _json_upsert_sql(spec: Table) -> tuple[str, str]:
     """INSERT ... SELECT deriving every column from the object's JSON, as the Python extractors do.
 
     The object is parsed once (`json_extract` with a list of paths); each column then reads its small
