@@ -11,8 +11,9 @@ How it stays exact:
 * Keys are kept by this writer, not by an index (core/store.py, migration 5): a scope's first listing
   appends, since no key of it can exist yet (SyncEngine.fresh_for); every other write replaces by key.
 * Events replay per scope by created-time window (with an overlap, since events in the same second
-  are not ordered by id), applied in created order; the last snapshot of an object wins. A scope's
-  replay starts once its listing is committed (ReplayGate), while other scopes are still listed.
+  are not ordered by id), read newest first a page at a time; each object keeps the first (newest)
+  snapshot met. A scope's replay starts once its listing is committed (ReplayGate), while other
+  scopes are still listed.
 * What changes without an event of its own is refreshed explicitly: balance transactions (new ones,
   and pending ones whose `available_on` passed), the charge of a dispute, and the `py_` payment, its
   refunds and balance transactions in the destination account of a transfer.
@@ -256,13 +257,10 @@ class ReplayEvents(Task):
         created: dict[str, int] = {"gte": self.watermark - EVENT_OVERLAP}
         if self.window_end is not None:
             created["lt"] = self.window_end
-        params: dict[str, Any] = {"limit": PAGE, "created": created}
-        if self.cursor:
-            params["starting_after"] = self.cursor
-        page = engine.api.list("events", params, self.scope or None)
+        page = engine.api.list("events", _paged({"limit": PAGE, "created": created}, self.cursor), self.scope or None)
         write = engine.apply_events(self.scope, page.data, self.seen)
-        if page.has_more and page.data:
-            self.cursor = page.data[-1]["id"]
+        self.cursor = _next_cursor(page)
+        if self.cursor:
             return write, [self]
         write.units.append({"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
                             "resource": "events", "cursor_created": self.next_watermark, "done": True})
@@ -294,18 +292,13 @@ class Relist(ResourceTask):
         return f"GET /v1/{self.resource}"
 
     def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": PAGE, "created": {"gte": self.since}}
-        if self.cursor:
-            params["starting_after"] = self.cursor
-        return params
+        return _paged({"limit": PAGE, "created": {"gte": self.since}}, self.cursor)
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         page = engine.api.list(self.resource, self.params(), self.scope or None)
         write = self.write_for(engine, page)
-        if page.has_more and page.data:
-            self.cursor = page.data[-1]["id"]
-            return write, [self]
-        return write, []
+        self.cursor = _next_cursor(page)
+        return write, [self] if self.cursor else []
 
     def write_for(self, engine: SyncEngine, page: Page) -> Write:
         return Write(pages=[_page_row(table_of(self.resource), self.scope, page)])
@@ -971,7 +964,7 @@ class _NewAccounts(Relist):
     def write_for(self, engine: SyncEngine, page: Page) -> Write:
         write = super().write_for(engine, page)
         ids = [obj["id"] for obj in page.data]
-        last = not (page.has_more and page.data)
+        last = _next_cursor(page) is None
 
         def after() -> None:
             engine.discover_accounts(ids)
@@ -1013,6 +1006,16 @@ def _balance_transaction_refs(value: Any, ids: set[str], write: Write, scope: st
         for item in value:
             complete = _balance_transaction_refs(item, ids, write, scope, seen, depth + 1) and complete
     return complete
+
+
+def _paged(params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+    """List parameters continuing after `cursor` (the last id of the previous page), if any."""
+    return {**params, "starting_after": cursor} if cursor else params
+
+
+def _next_cursor(page: Page) -> str | None:
+    """Where the next page starts, or None when this was the last."""
+    return page.data[-1]["id"] if page.has_more and page.data else None
 
 
 def _first_sight(seen: set[tuple[str, str]], table: str, object_id: str) -> bool:
