@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.auth import Actor, Role, role_for_email
-from core.navigation import pages_for
+from core.app.navigation import pages_for
 from core.settings import Settings, SettingsError, load_settings
-from core.st_runtime import get_runtime, sync_with_progress
-from core.store import StoreError
+from core.app.st_runtime import get_runtime, sync_with_progress
+from core.mirror.store import StoreError
 
 DEMO_USER = "demo@connect-ops.local"
 

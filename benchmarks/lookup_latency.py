@@ -1,10 +1,10 @@
-"""Merchant lookup latency (core.lookup.lookup) over a fixed mix of ~200 queries.
+"""Merchant lookup latency (core.support.lookup.lookup) over a fixed mix of ~200 queries.
 
     .venv/bin/python benchmarks/lookup_latency.py --scale medium                 # build a DB, then measure
     .venv/bin/python benchmarks/lookup_latency.py --db /tmp/large.duckdb         # reuse a synced DB
 
 Without --db (or when the --db file does not exist yet) it starts the emulator at --scale, syncs it into
-the file with core.runtime.run_sync, then measures. The file is opened read-only for the measurement.
+the file with core.app.runtime.run_sync, then measures. The file is opened read-only for the measurement.
 The mix: ids of every kind (exact), partial ids (prefixes), bare id fragments, emails, names (with and
 without accents, partial words), metadata values, fingerprints, odd input. Prints p50/p95/max in ms per
 group and overall, for a cold first pass (text index built on the first lookup) and warm repeats.
@@ -25,14 +25,14 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.lookup import lookup  # noqa: E402
+from core.support.lookup import lookup  # noqa: E402
 
 
 def build(scale: str, path: Path, seed: str) -> None:
     from core.emulator.launcher import start_emulator
-    from core.runtime import run_sync
+    from core.app.runtime import run_sync
     from core.settings import Settings
-    from core.store import Store
+    from core.mirror.store import Store
 
     started = time.monotonic()
     with start_emulator("--scale", scale, "--seed", seed, timeout=3600) as emu:

@@ -4,7 +4,6 @@ One rule set, used in SQL (lists, counts) and in Python (a single account's badg
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 # Order matters: the first matching status wins.
@@ -61,10 +60,3 @@ def explain_disabled_reason(reason: str | None) -> str | None:
     if not reason:
         return None
     return DISABLED_REASONS.get(reason, f"Disabled: {reason.replace('_', ' ').replace('.', ': ')}")
-
-
-def deadline_text(deadline: int | None, now: datetime) -> str | None:
-    if not deadline:
-        return None
-    days = (datetime.fromtimestamp(deadline) - now).days
-    return f"due in {days} days" if days >= 0 else f"{-days} days overdue"

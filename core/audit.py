@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel
 
-from .auth import Actor
+from core.auth import Actor
+from core.clock import utc_now
 
 COLUMNS = ("id", "occurred_at", "actor_email", "actor_role", "action", "account_id", "target_id", "params", "reason",
            "result", "error", "stripe_request_id", "idempotency_key", "demo")
@@ -36,8 +37,6 @@ class AuditRow(BaseModel):
     demo: bool
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def record(conn: duckdb.DuckDBPyConnection, actor: Actor | None, action: str, *, account_id: str | None,
@@ -49,7 +48,7 @@ def record(conn: duckdb.DuckDBPyConnection, actor: Actor | None, action: str, *,
         """INSERT INTO audit_log (occurred_at, actor_email, actor_role, action, account_id, target_id, params, reason,
                                   result, error, stripe_request_id, idempotency_key, demo)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-        [now_utc(), actor.email if actor else "anonymous", actor.role.value if actor else "none", action,
+        [utc_now(), actor.email if actor else "anonymous", actor.role.value if actor else "none", action,
          account_id, target_id, json.dumps(params, sort_keys=True, default=str), reason, result, error,
          stripe_request_id, idempotency_key, bool(actor and actor.demo)]).fetchone()
     assert row is not None

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 import streamlit as st
 
 from core import audit
-from core.st_runtime import page_header, query
+from core.app.st_runtime import page_header, query
 
 page_header("Audit log", "audit")
 st.caption("Append-only: Connect Ops writes a row for every action, refused and failed ones included.")

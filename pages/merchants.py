@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import actions, audit, lookup, merchant
+from core import audit
+from core.support import actions, lookup, merchant
 from core.account_status import LABELS
 from core.actions import ActionFailed
 from core.auth import PermissionDenied, allowed
 from core.money import format_amount, with_money
-from core.st_runtime import act, page_header, query
+from core.app.st_runtime import act, page_header, query
 
 STATUS_COLORS = {"enabled": "green", "restricted_soon": "orange", "restricted": "red", "in_review": "blue",
                  "rejected": "gray"}

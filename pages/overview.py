@@ -6,11 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import metrics
+from core.overview import metrics
 from core.auth import allowed
 from core.money import format_amount
-from core.st_runtime import page_header, query, sync_with_progress
-from core.sync_history import sync_history
+from core.app.st_runtime import page_header, query, sync_with_progress
+from core.overview.sync_history import sync_history
 
 runtime, actor = page_header("Overview", "overview")
 

@@ -42,9 +42,9 @@ def fresh_client(fresh_emulator: EmulatorProcess) -> stripe.StripeClient:
 @pytest.fixture(scope="session")
 def synced_store(emulator: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory):
     """A DuckDB mirror of the session's small demo, filled by one real sync over HTTP. Read-only use."""
-    from core.runtime import run_sync
+    from core.app.runtime import run_sync
     from core.settings import Settings
-    from core.store import Store
+    from core.mirror.store import Store
 
     settings = Settings(stripe_api_key=emulator.api_key, stripe_api_base=emulator.base_url,
                         connect_ops_db=tmp_path_factory.mktemp("synced") / "mirror.duckdb",

@@ -243,10 +243,6 @@ BRANDS = ["visa", "visa", "mastercard", "amex"]
 FUNDING = ["credit", "debit"]
 
 
-def _shared(value: Any) -> Any:
-    return _SHARED.setdefault(value, value)
-
-
 CUSTOMERS_PER_COUNTRY = 4_000
 
 

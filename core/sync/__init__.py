@@ -1,4 +1,1 @@
-"""Stripe -> DuckDB sync. `sync(store, api)` runs one; `python -m core.sync [--full]` from a shell."""
-from core.sync.engine import SyncEngine, SyncError, SyncResult, sync
-
-__all__ = ["SyncEngine", "SyncError", "SyncResult", "sync"]
+"""`python -m core.sync [--full]`, kept from before `connect-ops sync`; the sync itself is core/mirror/sync.py."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core import audit
 from core.auth import Actor, Role
-from core.st_runtime import get_runtime
+from core.app.st_runtime import get_runtime
 from tests.pages.conftest import open_app
 
 

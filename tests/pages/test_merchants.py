@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from core.st_runtime import get_runtime
+from core.app.st_runtime import get_runtime
 from tests.pages.conftest import open_app
 
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import Actor, Role
-from core.navigation import pages_for
+from core.app.navigation import pages_for
 from tests.pages.conftest import APP, open_app
 
 EXPECTED = {

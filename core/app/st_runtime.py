@@ -6,7 +6,6 @@ commits makes every page read fresh rows without anyone clearing caches by hand.
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
 import threading
 import time
 from collections.abc import Callable
@@ -14,10 +13,11 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from .auth import Actor, allowed
-from .freshness import freshness
-from .runtime import Runtime, build_runtime
-from .settings import Settings, load_settings
+from core.app.freshness import freshness
+from core.app.runtime import Runtime, build_runtime
+from core.auth import Actor, allowed
+from core.clock import utc_now
+from core.settings import Settings, load_settings
 
 T = TypeVar("T")
 APP_HOME = "app.py"
@@ -79,7 +79,7 @@ def page_header(title: str, page_key: str) -> tuple[Runtime, Actor]:
     actor = guard(page_key)
     runtime = get_runtime()
     st.title(title)
-    state = freshness(runtime.store.runs(), datetime.now(UTC).replace(tzinfo=None), runtime.stale_after)
+    state = freshness(runtime.store.runs(), utc_now(), runtime.stale_after)
     if state.level in ("fresh", "running"):
         st.caption(f":material/sync: {state.text}")
     else:

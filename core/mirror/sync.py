@@ -34,18 +34,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.store import PLATFORM, Store
-from core.stripe_client import Page, ResourceMissingError, StripeApi
+from core.mirror.schema import table_of, table_of_object
+from core.mirror.store import PLATFORM, Store
+from core.stripe_api import Page, ResourceMissingError, StripeApi
 
 log = logging.getLogger("connect_ops.sync")
 
 PLATFORM_RESOURCES = ("accounts", "charges", "transfers", "application_fees", "refunds", "disputes",
                       "balance_transactions", "payouts", "events")
 ACCOUNT_RESOURCES = ("charges", "refunds", "disputes", "payouts", "balance_transactions", "events")
-TABLE_OF = {"accounts": "connected_accounts"}
-OBJECT_TABLE = {"account": "connected_accounts", "charge": "charges", "transfer": "transfers",
-                "payout": "payouts", "application_fee": "application_fees", "refund": "refunds",
-                "dispute": "disputes"}
 EVENT_RETENTION = 30 * 86400
 RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events we would need
 EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
@@ -54,18 +51,13 @@ PAGE = 100
 MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
 
 
-def table_of(resource: str) -> str:
-    return TABLE_OF.get(resource, resource)
-
-
 def scope_label(scope: str) -> str:
     return scope or "platform"
 
 
-class SyncError(RuntimeError):
-    """A sync failed; the message is one line."""
-
-
+# Objects whose events carry their newest snapshot (balance transactions have no events of their own).
+_EVENT_OBJECT_TABLES = {o: table_of_object(o) for o in ("account", "charge", "transfer", "payout", "application_fee",
+                                                        "refund", "dispute")}
 # --------------------------------------------------------------------------- results and progress
 
 
@@ -335,7 +327,7 @@ def _unexpand(obj: dict[str, Any], key: str, scope: str, write: Write) -> None:
         return
     _unexpand(inner, "charge", scope, write)
     obj[key] = inner["id"]
-    table = OBJECT_TABLE.get(str(inner.get("object", "")))
+    table = _EVENT_OBJECT_TABLES.get(str(inner.get("object", "")))
     if table and table != "connected_accounts":
         write.rows.append((table, scope, inner))
 
@@ -808,7 +800,7 @@ class SyncEngine:
         for event in events:
             write.rows.append(("events", scope, event))
             obj = (event.get("data") or {}).get("object") or {}
-            table = OBJECT_TABLE.get(obj.get("object", ""))
+            table = _EVENT_OBJECT_TABLES.get(obj.get("object", ""))
             if table and obj.get("id") and _first_sight(seen, table, obj["id"]):
                 write.rows.append((table, PLATFORM if table == "connected_accounts" else scope, obj))
             self._note_related(scope, event, obj)
@@ -1065,5 +1057,5 @@ def one_line(exc: BaseException) -> str:
 
 def sync(store: Store, api: StripeApi, *, full: bool = False, progress: Callable[[str], None] | None = None,
          workers: int | None = None) -> SyncResult:
-    """Run one sync (the app and the CLI both call this)."""
+    """One sync with the default worker count (tests and scripts; the runtime builds its own engine)."""
     return SyncEngine(store, api, workers=workers, progress=progress).run(full)

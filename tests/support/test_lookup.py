@@ -1,9 +1,9 @@
-"""core.lookup against the session's synced small demo (read-only: `synced_store.cursor()` only)."""
+"""core.support.lookup against the session's synced small demo (read-only: `synced_store.cursor()` only)."""
 from __future__ import annotations
 
 import pytest
 
-from core.lookup import LookupResult, lookup
+from core.support.lookup import LookupResult, lookup
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import MIGRATIONS, PLATFORM, TABLES, DatabaseLockedError, Store
+from core.mirror.store import MIGRATIONS, PLATFORM, TABLES, DatabaseLockedError, Store
 
 
 def charge(cid: str, **fields: object) -> dict[str, object]:
@@ -107,7 +107,7 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 def test_second_process_gets_a_clear_locked_message(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    code = ("import sys\nfrom core.store import Store, DatabaseLockedError\n"
+    code = ("import sys\nfrom core.mirror.store import Store, DatabaseLockedError\n"
             f"try:\n    Store({str(db)!r})\nexcept DatabaseLockedError as e:\n    print(e); sys.exit(3)\n")
     with Store(db):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

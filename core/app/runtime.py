@@ -5,17 +5,17 @@ Built once per process (the Streamlit binding caches it); nothing here imports S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
-from .actions import Context
-from .demo import demo_settings, start_demo_emulator
-from .emulator.launcher import EmulatorProcess
-from .scheduler import Progress, SyncScheduler
-from .settings import Settings, load_settings
-from .store import Store
-from .stripe_client import StripeApi
-from .sync.engine import SyncEngine, SyncResult
+from core.actions import Context
+from core.app.demo import demo_settings, start_demo_emulator
+from core.app.scheduler import Progress, SyncScheduler
+from core.emulator.launcher import EmulatorProcess
+from core.mirror.store import Store
+from core.mirror.sync import SyncEngine, SyncResult
+from core.settings import Settings, load_settings
+from core.stripe_api import StripeApi
 
 DEMO_MAX_RPS = 400.0  # the local emulator has no Stripe rate limit; keep the demo's first load quick
 

@@ -37,6 +37,8 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, Field
 
+from core.mirror.schema import TABLE_BY_ID_PREFIX, TABLES
+
 DEFAULT_LIMIT = 20
 MAX_QUERY_CHARS = 200
 MIN_CHARS = 2          # letters or digits a query needs
@@ -109,17 +111,13 @@ def check_query(query: str | None) -> str | None:
 
 # --------------------------------------------------------------------------- ids
 
-ID_PREFIXES: dict[str, str] = {  # Stripe prefix -> how to resolve it
-    "acct": "connected_accounts", "ch": "charges", "py": "charges", "tr": "transfers", "po": "payouts",
-    "re": "refunds", "pyr": "refunds", "dp": "disputes", "du": "disputes", "fee": "application_fees",
-    "txn": "balance_transactions", "ba": "external_accounts", "evt": "events",
+ID_PREFIXES: dict[str, str] = {  # Stripe prefix -> the table that resolves it
+    **{prefix: table.name for prefix, table in TABLE_BY_ID_PREFIX.items()}, "ba": "external_accounts",
 }
 _ID_RE = re.compile(r"^([a-z]+)_([A-Za-z0-9]*)$")
 _FRAGMENT_RE = re.compile(r"^[A-Za-z0-9]+$")
-_OBJECT_LABEL = {"connected_accounts": "account", "charges": "charge", "transfers": "transfer", "payouts": "payout",
-                 "refunds": "refund", "disputes": "dispute", "application_fees": "application fee",
-                 "balance_transactions": "balance transaction", "external_accounts": "external account",
-                 "events": "event"}
+_OBJECT_LABEL = {**{name: table.label for name, table in TABLES.items()}, "connected_accounts": "account",
+                 "external_accounts": "external account"}
 
 
 @dataclass

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.freshness import freshness
-from core.scheduler import SyncScheduler
+from core.app.freshness import freshness
+from core.app.scheduler import SyncScheduler
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)
 STALE = timedelta(minutes=30)

@@ -5,7 +5,7 @@ from typing import Any
 
 import duckdb
 
-from .store import dict_rows
+from core.mirror.store import dict_rows
 
 
 def sync_history(db: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:

@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.test_sync import ROOT, assert_store_equals_source, cli_env, mutate_everything, run_cli
+from tests.mirror.test_sync import ROOT, assert_store_equals_source, cli_env, mutate_everything, run_cli
 
 from core.emulator.launcher import EmulatorProcess
-from core.store import Store
+from core.mirror.store import Store
 
 
 def _run_and_kill(env: dict[str, str], after: float) -> bool:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import atexit
 
-from .emulator.launcher import EmulatorProcess, start_emulator
-from .settings import Settings
+from core.emulator.launcher import EmulatorProcess, start_emulator
+from core.settings import Settings
 
 
 def start_demo_emulator(settings: Settings) -> EmulatorProcess:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "stripe-fixtures" / "fixtures3.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stripe" / "fixtures3.json"
 RESOURCE_FIXTURE = {
     "accounts": "account", "charges": "charge", "transfers": "transfer", "payouts": "payout",
     "application_fees": "application_fee", "refunds": "refund", "disputes": "dispute",

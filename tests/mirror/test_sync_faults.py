@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.test_sync import SMALL, assert_store_equals_source
+from tests.mirror.test_sync import SMALL, assert_store_equals_source
 
 from core.emulator.launcher import start_emulator
-from core.store import Store
-from core.stripe_client import StripeApi
-from core.sync import sync
+from core.mirror.store import Store
+from core.stripe_api import StripeApi
+from core.mirror.sync import sync
 
 
 def test_sync_survives_errors_rate_limits_and_latency(tmp_path: Path) -> None:

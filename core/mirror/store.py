@@ -13,16 +13,16 @@ serialises them on one connection; readers take ``Store.cursor()`` and never blo
 """
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from core.clock import utc_now
+from core.mirror.schema import TABLES, Table
 
 PLATFORM = ""  # the scope value of platform objects (their `account` is NULL)
 UPSERT_BATCH = 1000  # rows per INSERT statement
@@ -34,270 +34,6 @@ class StoreError(RuntimeError):
 
 class DatabaseLockedError(StoreError):
     """Another process holds DuckDB's write lock on the file."""
-
-
-# --------------------------------------------------------------------------- field extractors
-
-
-def _path(obj: dict[str, Any], dotted: str) -> Any:
-    value: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _getter(dotted: str) -> Callable[[dict[str, Any]], Any]:
-    """`_path` with the path split once (extractors run for every column of every synced row)."""
-    parts = tuple(dotted.split("."))
-    if len(parts) == 1:
-        key = parts[0]
-        return lambda obj: obj.get(key)
-
-    def get(obj: dict[str, Any]) -> Any:
-        value: Any = obj
-        for part in parts:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
-
-    return get
-
-
-def _spec(get: Callable[..., Any], kind: str, *args: Any) -> Any:
-    """Tag an extractor with what it does, so the store can compute the same column in SQL."""
-    get.sql_spec = (kind, *args)  # type: ignore[attr-defined]
-    return get
-
-
-def field(dotted: str) -> Callable[[dict[str, Any]], Any]:
-    """A plain value; nested dicts/lists are kept as JSON text (typed columns stay scalar)."""
-    path = _getter(dotted)
-
-    def get(obj: dict[str, Any]) -> Any:
-        value = path(obj)
-        return json.dumps(value) if isinstance(value, (dict, list)) else value
-
-    return _spec(get, "field", dotted)
-
-
-def ref(dotted: str) -> Callable[[dict[str, Any]], str | None]:
-    """The id of a reference whether Stripe sent it as an id or expanded it into an object."""
-
-    path = _getter(dotted)
-
-    def get(obj: dict[str, Any]) -> str | None:
-        value = path(obj)
-        return value.get("id") if isinstance(value, dict) else value
-
-    return _spec(get, "ref", dotted)
-
-
-def to_timestamp(value: Any) -> datetime | None:
-    """Unix seconds to a naive UTC datetime (DuckDB TIMESTAMP has no zone; ours is always UTC)."""
-    if value is None:
-        return None
-    return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
-
-
-def ts(dotted: str) -> Callable[[dict[str, Any]], datetime | None]:
-    path = _getter(dotted)
-    return _spec(lambda obj: to_timestamp(path(obj)), "ts", dotted)
-
-
-def count(dotted: str) -> Callable[[dict[str, Any]], int | None]:
-    path = _getter(dotted)
-
-    def get(obj: dict[str, Any]) -> int | None:
-        value = path(obj)
-        return len(value) if isinstance(value, list) else None
-
-    return _spec(get, "count", dotted)
-
-
-def first(*getters: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    def get(obj: dict[str, Any]) -> Any:
-        for getter in getters:
-            value = getter(obj)
-            if value not in (None, ""):
-                return value
-        return None
-
-    return _spec(get, "first", *getters)
-
-
-def as_float(dotted: str) -> Callable[[dict[str, Any]], float | None]:
-    path = _getter(dotted)
-
-    def get(obj: dict[str, Any]) -> float | None:
-        value = path(obj)
-        return None if value is None else float(value)
-
-    return _spec(get, "float", dotted)
-
-
-# --------------------------------------------------------------------------- table specs
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    sql_type: str
-    get: Callable[[dict[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class Table:
-    """A resource table: which Stripe object it mirrors and how typed columns are read from it."""
-
-    name: str
-    stripe_object: str  # the `object` value of its rows, e.g. "charge"
-    columns: tuple[Column, ...]
-
-    @property
-    def column_names(self) -> list[str]:
-        return ["id", "account", "scope", "created", *(c.name for c in self.columns), "raw", "synced_at"]
-
-    def row(self, scope: str, obj: dict[str, Any], synced_at: datetime) -> tuple[Any, ...]:
-        typed = (c.get(obj) for c in self.columns)
-        return (obj["id"], scope or None, scope, to_timestamp(obj.get("created")), *typed,
-                json.dumps(obj, separators=(",", ":")), synced_at)
-
-
-def _cols(*specs: tuple[str, str, Callable[[dict[str, Any]], Any]]) -> tuple[Column, ...]:
-    return tuple(Column(*spec) for spec in specs)
-
-
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        Table("connected_accounts", "account", _cols(
-            ("type", "VARCHAR", field("type")),
-            ("country", "VARCHAR", field("country")),
-            ("email", "VARCHAR", field("email")),
-            ("business_type", "VARCHAR", field("business_type")),
-            ("business_name", "VARCHAR", first(field("business_profile.name"), field("company.name"))),
-            ("default_currency", "VARCHAR", field("default_currency")),
-            ("charges_enabled", "BOOLEAN", field("charges_enabled")),
-            ("payouts_enabled", "BOOLEAN", field("payouts_enabled")),
-            ("details_submitted", "BOOLEAN", field("details_submitted")),
-            ("requirements_disabled_reason", "VARCHAR", field("requirements.disabled_reason")),
-            ("requirements_past_due_count", "INTEGER", count("requirements.past_due")),
-            ("requirements_currently_due_count", "INTEGER", count("requirements.currently_due")),
-            ("requirements_current_deadline", "TIMESTAMP", ts("requirements.current_deadline")),
-            ("payout_schedule_interval", "VARCHAR", field("settings.payouts.schedule.interval")),
-            ("payout_schedule_delay_days", "INTEGER", field("settings.payouts.schedule.delay_days")),
-        )),
-        Table("charges", "charge", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("amount_captured", "BIGINT", field("amount_captured")),
-            ("amount_refunded", "BIGINT", field("amount_refunded")),
-            ("currency", "VARCHAR", field("currency")),
-            ("status", "VARCHAR", field("status")),
-            ("paid", "BOOLEAN", field("paid")),
-            ("captured", "BOOLEAN", field("captured")),
-            ("refunded", "BOOLEAN", field("refunded")),
-            ("disputed", "BOOLEAN", field("disputed")),
-            ("failure_code", "VARCHAR", field("failure_code")),
-            ("outcome_risk_level", "VARCHAR", field("outcome.risk_level")),
-            ("outcome_risk_score", "INTEGER", field("outcome.risk_score")),
-            ("outcome_type", "VARCHAR", field("outcome.type")),
-            ("application_fee_id", "VARCHAR", ref("application_fee")),
-            ("application_fee_amount", "BIGINT", field("application_fee_amount")),
-            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
-            ("customer_id", "VARCHAR", ref("customer")),
-            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
-            ("transfer_id", "VARCHAR", ref("transfer")),
-            ("transfer_destination_id", "VARCHAR", ref("transfer_data.destination")),
-            ("transfer_group", "VARCHAR", field("transfer_group")),
-            ("source_transfer_id", "VARCHAR", ref("source_transfer")),
-            ("on_behalf_of_id", "VARCHAR", ref("on_behalf_of")),
-            ("payment_method_type", "VARCHAR", field("payment_method_details.type")),
-            ("card_brand", "VARCHAR", field("payment_method_details.card.brand")),
-            ("card_country", "VARCHAR", field("payment_method_details.card.country")),
-            ("description", "VARCHAR", field("description")),
-        )),
-        Table("transfers", "transfer", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("amount_reversed", "BIGINT", field("amount_reversed")),
-            ("currency", "VARCHAR", field("currency")),
-            ("reversed", "BOOLEAN", field("reversed")),
-            ("destination_id", "VARCHAR", ref("destination")),
-            ("destination_payment_id", "VARCHAR", ref("destination_payment")),
-            ("source_transaction_id", "VARCHAR", ref("source_transaction")),
-            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
-            ("transfer_group", "VARCHAR", field("transfer_group")),
-            ("description", "VARCHAR", field("description")),
-        )),
-        Table("payouts", "payout", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("currency", "VARCHAR", field("currency")),
-            ("status", "VARCHAR", field("status")),
-            ("arrival_date", "TIMESTAMP", ts("arrival_date")),
-            ("automatic", "BOOLEAN", field("automatic")),
-            ("method", "VARCHAR", field("method")),
-            ("type", "VARCHAR", field("type")),
-            ("failure_code", "VARCHAR", field("failure_code")),
-            ("failure_message", "VARCHAR", field("failure_message")),
-            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
-            ("failure_balance_transaction_id", "VARCHAR", ref("failure_balance_transaction")),
-            ("destination_id", "VARCHAR", ref("destination")),
-        )),
-        Table("application_fees", "application_fee", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("amount_refunded", "BIGINT", field("amount_refunded")),
-            ("currency", "VARCHAR", field("currency")),
-            ("refunded", "BOOLEAN", field("refunded")),
-            ("account_id", "VARCHAR", ref("account")),
-            ("charge_id", "VARCHAR", ref("charge")),
-            ("originating_transaction_id", "VARCHAR", ref("originating_transaction")),
-            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
-        )),
-        Table("refunds", "refund", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("currency", "VARCHAR", field("currency")),
-            ("status", "VARCHAR", field("status")),
-            ("reason", "VARCHAR", field("reason")),
-            ("charge_id", "VARCHAR", ref("charge")),
-            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
-            ("balance_transaction_id", "VARCHAR", ref("balance_transaction")),
-        )),
-        Table("disputes", "dispute", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("currency", "VARCHAR", field("currency")),
-            ("status", "VARCHAR", field("status")),
-            ("reason", "VARCHAR", field("reason")),
-            ("charge_id", "VARCHAR", ref("charge")),
-            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
-            ("is_charge_refundable", "BOOLEAN", field("is_charge_refundable")),
-            ("evidence_due_by", "TIMESTAMP", ts("evidence_details.due_by")),
-        )),
-        Table("balance_transactions", "balance_transaction", _cols(
-            ("amount", "BIGINT", field("amount")),
-            ("currency", "VARCHAR", field("currency")),
-            ("fee", "BIGINT", field("fee")),
-            ("net", "BIGINT", field("net")),
-            ("type", "VARCHAR", field("type")),
-            ("reporting_category", "VARCHAR", field("reporting_category")),
-            ("exchange_rate", "DOUBLE", as_float("exchange_rate")),
-            ("available_on", "TIMESTAMP", ts("available_on")),
-            ("status", "VARCHAR", field("status")),
-            ("source_id", "VARCHAR", ref("source")),
-            ("description", "VARCHAR", field("description")),
-        )),
-        Table("events", "event", _cols(
-            ("type", "VARCHAR", field("type")),
-            ("api_version", "VARCHAR", field("api_version")),
-            ("data_object_id", "VARCHAR", field("data.object.id")),
-            ("data_object_object", "VARCHAR", field("data.object.object")),
-            ("request_id", "VARCHAR", first(ref("request"))),
-        )),
-    )
-}
-
-TABLE_BY_OBJECT = {t.stripe_object: t for t in TABLES.values()}
 
 
 # --------------------------------------------------------------------------- migrations
@@ -409,10 +145,6 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
@@ -424,7 +156,7 @@ def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("BEGIN")
         try:
             conn.execute(sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, _utcnow()])
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utc_now()])
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
@@ -440,7 +172,7 @@ class Store:
     def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:" and not self.path.startswith("md:"):
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(self.path))
         self._conn = _connect(self.path)
         if memory_limit:  # DuckDB's default (80% of RAM) lets a long sync's page cache grow unbounded
             self._conn.execute(f"SET memory_limit = '{memory_limit}'")
@@ -490,7 +222,7 @@ class Store:
     ) -> int:
         """Like upsert, for objects of several scopes at once (the sync writer's batches)."""
         spec = TABLES[table]
-        now = _utcnow()
+        now = utc_now()
         latest = {(obj["id"], scope): (scope, obj) for scope, obj in items}
         rows = [spec.row(scope, obj, now) for scope, obj in latest.values()]
         for start in range(0, len(rows), UPSERT_BATCH):
@@ -521,7 +253,7 @@ class Store:
         pages = [bool(i[2]) for i in items]
         if not append:
             conn.execute(delete, [seqs, scopes, docs, pages])
-        row = conn.execute(insert, [seqs, scopes, docs, pages, _utcnow()]).fetchone()
+        row = conn.execute(insert, [seqs, scopes, docs, pages, utc_now()]).fetchone()
         return int(row[0]) if row else 0
 
     def scopes_by_table(self) -> dict[str, set[str]]:
@@ -596,7 +328,7 @@ class Store:
         select = ", ".join(f"unnest(?::{t}[])" for t in types)
         conn.execute(
             f"INSERT OR REPLACE INTO sync_state ({', '.join(names)}, updated_at) SELECT {select}, ?",
-            [*columns, _utcnow()],
+            [*columns, utc_now()],
         )
 
     def delete_units(self, conn: duckdb.DuckDBPyConnection, kind: str, scope: str | None = None) -> None:
@@ -611,7 +343,7 @@ class Store:
         with self.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO sync_runs (mode, started_at, status) VALUES (?, ?, 'running') RETURNING id",
-                [mode, _utcnow()],
+                [mode, utc_now()],
             ).fetchone()
         assert row is not None
         return int(row[0])
@@ -622,7 +354,7 @@ class Store:
             conn.execute(
                 "UPDATE sync_runs SET finished_at = ?, status = ?, objects = ?, requests = ?, error = ?, "
                 "log = ? WHERE id = ?",
-                [_utcnow(), status, objects, requests, error, "\n".join(log) or None, run_id],
+                [utc_now(), status, objects, requests, error, "\n".join(log) or None, run_id],
             )
 
     def runs(self) -> list[dict[str, Any]]:
@@ -636,16 +368,27 @@ def dict_rows(db: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any] = ())
     return [dict(zip(names, row)) for row in result.fetchall()]
 
 
+def _make_folder(path: Path) -> None:
+    if path.is_dir():
+        raise StoreError(f"CONNECT_OPS_DB={path} is a folder; give the path of a .duckdb file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"CONNECT_OPS_DB={path}: cannot create its folder {path.parent} "
+                         f"({exc.strerror or exc})") from None
+
+
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(path)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+    except duckdb.Error as exc:
+        if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
             raise DatabaseLockedError(
                 f"database {path} is locked by another Connect Ops process (is the app or another sync "
                 "running?); stop it or point CONNECT_OPS_DB elsewhere"
             ) from None
-        raise StoreError(f"cannot open database {path}: {exc}") from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first_line})") from None
 
 
 _SQL_CACHE: dict[str, Any] = {}  # statement text, or (delete, insert) for the JSON upserts
@@ -721,11 +464,11 @@ def _json_upsert_sql(spec: Table) -> tuple[str, str]:
         *typed, "o", "$5",
     ])
     objects = (
-        f"SELECT seq, scope, unnest(objs) AS o, unnest(range(len(objs))) AS i FROM ("
-        f"SELECT seq, scope, CASE WHEN page THEN json_extract(CAST(doc AS JSON), '$.data[*]') "
-        f"ELSE [CAST(doc AS JSON)] END AS objs FROM ("
-        f"SELECT unnest($1::BIGINT[]) AS seq, unnest($2::VARCHAR[]) AS scope, unnest($3::VARCHAR[]) AS doc, "
-        f"unnest($4::BOOLEAN[]) AS page))"
+        "SELECT seq, scope, unnest(objs) AS o, unnest(range(len(objs))) AS i FROM ("
+        "SELECT seq, scope, CASE WHEN page THEN json_extract(CAST(doc AS JSON), '$.data[*]') "
+        "ELSE [CAST(doc AS JSON)] END AS objs FROM ("
+        "SELECT unnest($1::BIGINT[]) AS seq, unnest($2::VARCHAR[]) AS scope, unnest($3::VARCHAR[]) AS doc, "
+        "unnest($4::BOOLEAN[]) AS page))"
     )
     insert = (
         f"INSERT INTO {spec.name} ({', '.join(names)}) SELECT {select} FROM ("

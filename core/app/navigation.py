@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from .auth import Actor, allowed
+from core.auth import Actor, allowed
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 

@@ -19,11 +19,12 @@ import pytest
 import stripe
 
 from core.emulator.launcher import EmulatorProcess, start_emulator
-from core.store import TABLES, Store, to_timestamp
-from core.stripe_client import StripeApi
-from core.sync import sync
+from core.mirror.schema import TABLES, to_timestamp
+from core.mirror.store import Store
+from core.stripe_api import StripeApi
+from core.mirror.sync import sync
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DUMP_RESOURCE = {"connected_accounts": "accounts"}
 SMALL = ("--scale", "small", "--seed", "1")
 

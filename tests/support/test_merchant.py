@@ -1,7 +1,7 @@
 """The merchant page's data: every section traceable to rows, money per currency."""
 from __future__ import annotations
 
-from core import merchant
+from core.support import merchant
 
 
 def _account(store, sql: str) -> str:

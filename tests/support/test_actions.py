@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from core import audit
-from core.actions import (ActionFailed, Context, add_note, create_account_link, create_login_link, plan_refund,
+from core.actions import ActionFailed, Context
+from core.support.actions import (add_note, create_account_link, create_login_link, plan_refund,
                           refund_charge, set_payout_schedule)
 from core.auth import Actor, PermissionDenied, Role
 from core.emulator.launcher import start_emulator
-from core.runtime import run_sync
+from core.app.runtime import run_sync
 from core.settings import Settings
-from core.store import Store
-from core.stripe_client import StripeApi
+from core.mirror.store import Store
+from core.stripe_api import StripeApi
 from tests.conftest import client_for
 
 SUPPORT = Actor(email="sam@support.example.com", name="Sam", role=Role.SUPPORT)

@@ -12,8 +12,9 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
-from .account_status import LABELS, account_status, explain_disabled_reason
-from .store import dict_rows as _rows
+from core.account_status import LABELS, account_status, explain_disabled_reason
+from core.clock import utc_now
+from core.mirror.store import dict_rows as _rows
 
 RECENT = 100
 
@@ -90,7 +91,7 @@ def _requirements(req: dict[str, Any], future: dict[str, Any]) -> list[Requireme
 
 def balances(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
     """Available and pending per currency, summed from the account's balance transactions."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     return _rows(db, """
         SELECT currency,
                sum(net) FILTER (WHERE available_on <= ?) AS available,

@@ -11,7 +11,7 @@ from datetime import datetime
 import duckdb
 from pydantic import BaseModel
 
-from .account_status import LABELS, STATUS_SQL, STATUSES
+from core.account_status import LABELS, STATUS_SQL, STATUSES
 
 OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response", "warning_under_review", "under_review")
 

@@ -24,10 +24,6 @@ class SyncScheduler:
         self.version = 0
         self.last_error: str | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._lock.locked()
-
     def run_once(self, progress: Progress | None = None) -> Any:
         """Run one sync now (or wait for the one under way, then run). Errors are kept, then raised."""
         with self._lock:

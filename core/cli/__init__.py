@@ -1,0 +1,58 @@
+"""`connect-ops`: the same core functions the pages use, for scripts and cron.
+
+    connect-ops sync [--full] [--quiet]      one sync into the mirror (when the app is not running)
+    connect-ops emulator [--port ...]        the local Stripe emulator (see --help)
+    connect-ops accounts [filters] [--format csv|json]   the Merchants page's accounts list
+
+Every failure is one line on stderr and a non-zero exit: a bad setting names the setting, a locked
+database says who holds it, an unreachable API says so. Area exports add a subcommand here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from core.mirror.store import StoreError
+from core.mirror.sync import one_line
+from core.settings import SettingsError
+from core.stripe_api import StripeApiError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def parser() -> argparse.ArgumentParser:
+    from core.cli import sync
+
+    root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sync.add_parser(commands)
+    emulator = commands.add_parser("emulator", help="serve the local Stripe emulator (demo platform)",
+                                   add_help=False)
+    emulator.set_defaults(run=_emulator)
+    return root
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from core.emulator.__main__ import main as emulator_main
+
+    return emulator_main(args.rest)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:  # its own parser owns every flag (and --help)
+        return _emulator(argparse.Namespace(rest=argv[1:]))
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (SettingsError, StoreError, StripeApiError) as exc:
+        print(f"connect-ops {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"connect-ops {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
