@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from core.auth import Actor, allowed
 
-PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 
 class PageSpec(NamedTuple):

@@ -143,8 +143,10 @@ class BackfillUnit(Task):
             self.cursor = page.data[-1]["id"]
         self.done = not page.has_more
         follow: list[Task] = []
-        units = [self.state()]
         split = None if self.done else self._split(engine, page)
+        # After the split: the window this unit keeps and the one it hands over must commit together,
+        # disjoint, or a resumed run lists the handed-over window twice (and appends it twice).
+        units = [self.state()]
         if split is not None:
             engine.gate.open(self.scope, split.unit_id, accounts=self.resource == "accounts")
             units.append(split.state())
