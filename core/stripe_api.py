@@ -9,12 +9,13 @@ counted and paced here.
 """
 from __future__ import annotations
 
+import email.utils
 import json
 import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -52,6 +53,12 @@ class ApiUnreachableError(StripeApiError):
 
 class ResourceMissingError(StripeApiError):
     pass
+
+
+class AccountAccessError(StripeApiError):
+    """The platform may not reach this connected account: it disconnected, or never was ours."""
+
+    account: str | None = None
 
 
 class TokenBucket:
@@ -139,8 +146,78 @@ def endpoint_key(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(parts)}"
 
 
+class ServerClock:
+    """Stripe's time, read off the `Date` header of its responses: never this machine's clock.
+
+    A response dated D (whole seconds, server time) and received at local monotonic time r was
+    written before r, so Stripe's clock was at most D + 1 - r ahead, and at least D - r: every
+    response gives a lower bound of the offset, and the largest recent bound is what `now()` uses.
+    An estimate that is low by up to a second or two (latency) only makes a watermark earlier, which
+    is safe; a clock that is late by minutes would lose changes, which this cannot be.
+    """
+
+    def __init__(self) -> None:
+        self._bounds: deque[float] = deque(maxlen=64)
+        self._lock = threading.Lock()
+
+    def observe(self, date_header: str | None, received: float) -> None:
+        if not date_header:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        with self._lock:
+            self._bounds.append(server - received)
+
+    @property
+    def known(self) -> bool:
+        return bool(self._bounds)
+
+    def now(self) -> int:
+        """Stripe's current unix time (whole seconds, rounded down); needs one observed response."""
+        with self._lock:
+            if not self._bounds:
+                raise StripeApiError("Stripe's time is not known yet: no response with a Date header was seen")
+            offset = max(self._bounds)
+        return int(time.monotonic() + offset)
+
+    def skew(self) -> float | None:
+        """Seconds this machine's clock runs ahead of Stripe's (negative: behind), about; None before a response."""
+        with self._lock:
+            if not self._bounds:
+                return None
+            offset = max(self._bounds)
+        return time.time() - (time.monotonic() + offset)
+
+
+class ApiHealth:
+    """Tells a down API from a flaky one, across every thread's requests.
+
+    Down: connection errors with no success in between, DOWN_AFTER of them in a row (any request,
+    any thread): give up at once with the cause. Flaky: successes keep coming between the failures:
+    retry, up to the usual attempts.
+    """
+
+    DOWN_AFTER = 6
+
+    def __init__(self) -> None:
+        self._failures_in_row = 0
+        self._lock = threading.Lock()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures_in_row = 0
+
+    def connection_failed(self) -> bool:
+        """Count one connection error; True when the API now looks down."""
+        with self._lock:
+            self._failures_in_row += 1
+            return self._failures_in_row >= self.DOWN_AFTER
+
+
 class StripeApi:
-    """StripeClient plus rate budget, retries and counters; safe to share between threads."""
+    """StripeClient plus rate budget, retries, counters and Stripe's clock; safe to share between threads."""
 
     def __init__(
         self,
@@ -162,6 +239,8 @@ class StripeApi:
         self._buckets: dict[str, TokenBucket] = {}
         self._buckets_lock = threading.Lock()
         self.stats = RequestStats()
+        self.clock = ServerClock()
+        self.health = ApiHealth()
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -206,8 +285,23 @@ class StripeApi:
         rows from it in SQL. Errors still go through the SDK's interpretation (its exception classes).
         """
         options = {"stripe_account": account} if account else {}
-        text = self.call("GET", path, lambda: _get_text(self.client, path, {**params, **options}))
+        try:
+            text = self.call("GET", path, lambda: self._get_text(path, {**params, **options}))
+        except AccountAccessError as exc:
+            exc.account = account or _account_in(path)
+            raise
         return text, json.loads(text)
+
+    def _get_text(self, path: str, params: dict[str, Any]) -> str:
+        text, headers = _get_text(self.client, path, params)
+        self.clock.observe(_header_value(headers, "date"), time.monotonic())
+        return text
+
+    def stripe_now(self) -> int:
+        """Stripe's unix time now; one cheap request first when no response has told it yet."""
+        if not self.clock.known:
+            self.fetch("/v1/events", {"limit": 1})
+        return self.clock.now()
     def call(self, method: str, path: str, send: Callable[[], T]) -> T:
         """Run one SDK call under the rate budget, retrying what Stripe says is worth retrying."""
         endpoint = endpoint_key(method, path)
@@ -215,6 +309,7 @@ class StripeApi:
             self._pace(endpoint)
             try:
                 result = send()
+                self.health.succeeded()
                 self.stats.count(endpoint, retry=attempt > 0)
                 self.bucket(endpoint).speed_up()
                 self.global_bucket.speed_up()
@@ -227,8 +322,8 @@ class StripeApi:
                     self.bucket(endpoint).slow_down()
                     self.global_bucket.slow_down()
                     attempts = max(attempts, 30)  # being told to wait is not failure
-                if isinstance(exc, stripe.APIConnectionError):
-                    attempts = min(attempts, 4)  # a down API should fail in seconds, not minutes
+                if isinstance(exc, stripe.APIConnectionError) and self.health.connection_failed():
+                    attempts = 0  # every recent request failed to connect: down, not flaky; say so now
                 if not _retryable(exc, method) or attempt + 1 >= attempts:
                     raise _translate(exc, self.api_base) from None
             time.sleep(self._backoff(attempt))
@@ -239,7 +334,7 @@ class StripeApi:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
 
 
-def _get_text(client: stripe.StripeClient, path: str, params: dict[str, Any]) -> str:
+def _get_text(client: stripe.StripeClient, path: str, params: dict[str, Any]) -> tuple[str, Any]:
     """`StripeClient.raw_request("get", ...)` without parsing a successful body (SDK 16 internals)."""
     from stripe._request_options import extract_options_from_dict
     from stripe._util import get_api_mode
@@ -254,14 +349,24 @@ def _get_text(client: stripe.StripeClient, path: str, params: dict[str, Any]) ->
     if not 200 <= rcode < 300:
         requestor._interpret_response(text, rcode, rheaders, api_mode)  # raises the SDK's error
         raise stripe.APIError(f"unexpected HTTP {rcode}", text, rcode, rheaders)
-    return text
+    return text, rheaders
 
 
-def _header(exc: stripe.StripeError, name: str) -> str | None:
-    for key, value in (exc.headers or {}).items():
+def _account_in(path: str) -> str | None:
+    """The connected account a platform request is about (`/v1/accounts/acct_...`), if any."""
+    parts = path.split("/")
+    return parts[3] if len(parts) > 3 and parts[2] == "accounts" and parts[3].startswith("acct_") else None
+
+
+def _header_value(headers: Any, name: str) -> str | None:
+    for key, value in (headers or {}).items():
         if key.lower() == name:
             return value
     return None
+
+
+def _header(exc: stripe.StripeError, name: str) -> str | None:
+    return _header_value(exc.headers, name)
 
 
 def _retryable(exc: stripe.StripeError, method: str) -> bool:
@@ -289,9 +394,17 @@ def _network_cause(text: str) -> str:
     return "network error"
 
 
+def _error_code(exc: stripe.StripeError) -> str | None:
+    """Stripe's `error.code` (the SDK sets `.code` on some error classes only, e.g. not on a 403)."""
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    return exc.code or (body.get("error") or {}).get("code")
+
+
 def _translate(exc: stripe.StripeError, api_base: str) -> StripeApiError:
     """SDK errors to ours, with a one-line message naming the cause."""
     message = (exc.user_message or str(exc) or type(exc).__name__).splitlines()[0]
+    if _error_code(exc) == "account_invalid":
+        return AccountAccessError(f"no access to the connected account: {message}")
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
         return BadApiKeyError(f"Stripe rejected the API key ({exc.http_status}): {message}")
     if isinstance(exc, stripe.APIConnectionError):

@@ -248,7 +248,16 @@ def retrieve(state: State, call: Call, resource: str, object_id: str) -> Record:
     rec = state.get(object_id, call.scope, resource)
     if rec is None:
         raise missing(resource, object_id)
+    if resource == "accounts" and rec.get("_deauthorized"):
+        raise no_access(object_id)
     return rec
+
+
+def no_access(account_id: str) -> ApiError:
+    """What Stripe answers about an account the platform may not reach (never connected, or disconnected)."""
+    return ApiError(403, f"The provided key does not have access to account '{account_id}' (or that account does "
+                         "not exist). Application access may have been revoked.", "invalid_request_error",
+                    code="account_invalid")
 
 
 def _list_endpoint(resource: str) -> None:
@@ -256,6 +265,8 @@ def _list_endpoint(resource: str) -> None:
     def _list(state: State, call: Call) -> Any:
         if resource == "accounts" and call.scope is not PLATFORM:
             raise ApiError(400, "This endpoint is only available to platforms, without a Stripe-Account header.")
+        if resource == "accounts":  # an account that disconnected is no longer the platform's to list
+            return list_page(state, call, resource, f"/v1/{resource}", keep=lambda rec: not rec.get("_deauthorized"))
         return list_page(state, call, resource, f"/v1/{resource}")
 
     @route("GET", f"/v1/{resource}/{{id}}")
@@ -268,6 +279,24 @@ def _list_endpoint(resource: str) -> None:
 
 for _resource in LIST_FILTERS:
     _list_endpoint(_resource)
+
+
+@route("DELETE", "/v1/accounts/{account}/external_accounts/{id}", ())
+def delete_external_account(state: State, call: Call) -> Any:
+    account = state.records.get(call.match["account"])
+    if account is None or account["_resource"] != "accounts":
+        raise missing("accounts", call.match["account"])
+    if account.get("_deauthorized") or (call.scope is not PLATFORM and call.scope != account["id"]):
+        raise no_access(account["id"])
+    banks = account["external_accounts"]
+    bank = next((b for b in banks if b["id"] == call.match["id"]), None)
+    if bank is None:
+        raise missing("external_accounts", call.match["id"])
+    if len(banks) == 1:
+        raise ApiError(400, "You cannot delete the default bank account for your default currency. Please make "
+                            "another bank account the default for this currency and try again.")
+    ledger.delete_external_account(state, call.now, account, bank, call.request)
+    return {"id": bank["id"], "object": "bank_account", "deleted": True}
 
 
 @route("GET", "/v1/balance")

@@ -4,7 +4,6 @@ call for (dump everything, count requests, fail a payout, open a dispute, change
 from __future__ import annotations
 
 import random
-import time
 from typing import TYPE_CHECKING, Any
 
 from . import ledger, objects
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 def handle(emulator: "Emulator", method: str, path: str, params: dict[str, Any]) -> Any:
     state = emulator.state
     parts = path.split("/")[2:]
-    now = int(time.time())
+    now = state.now()
     with state.lock:
         if method == "GET" and parts == ["dump"]:
             return dump(emulator, params.get("resource", ""))
@@ -45,6 +44,14 @@ def handle(emulator: "Emulator", method: str, path: str, params: dict[str, Any])
         if method == "POST" and len(parts) == 3 and parts[0] == "disputes" and parts[2] == "close":
             dispute = _record(emulator, "disputes", parts[1])
             return objects.render(state, ledger.close_dispute(state, now, dispute, str(params.get("status", "lost"))))
+        if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "external_accounts":
+            account = _record(emulator, "accounts", parts[1])
+            bank = ledger.add_external_account(state, now, account, str(params.get("last4", "4242")))
+            return objects.bank_account(state, bank, account["id"])
+        if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "deauthorize":
+            account = _record(emulator, "accounts", parts[1])
+            ledger.deauthorize(state, now, account)
+            return {"id": account["id"], "deauthorized": True}
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "requirements":
             account = _record(emulator, "accounts", parts[1])
             return objects.render(state, set_requirements(state, now, account, params))

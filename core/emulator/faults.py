@@ -1,4 +1,4 @@
-"""Faults on demand: Stripe-like latency, token-bucket rate limits and injected 500s."""
+"""Faults on demand: Stripe-like latency, token-bucket rate limits, injected 500s and dropped connections."""
 from __future__ import annotations
 
 import random
@@ -34,6 +34,7 @@ class Faults:
     global_rps: float | None = None
     error_rate: float = 0.0
     seed: int = 0
+    drop_rate: float = 0.0  # share of requests whose connection closes with no response
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=random.Random)
@@ -68,6 +69,12 @@ class Faults:
             return False
         with self._lock:
             return self._rng.random() < self.error_rate
+
+    def should_drop(self) -> bool:
+        if self.drop_rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.drop_rate
 
     def delay(self) -> float:
         """Seconds to wait before answering: the latency with +-20% jitter."""

@@ -442,6 +442,35 @@ def _public_previous(previous: dict[str, Any]) -> dict[str, Any]:
 REJECT_REASONS = ("fraud", "terms_of_service", "other")
 
 
+def deauthorize(state: State, created: int, account: Record) -> Record:
+    """The account disconnects from the platform (a Standard account in its own Dashboard): the platform
+    can no longer reach it, and hears of it once, in its own events."""
+    account["_deauthorized"] = created
+    application = {"id": state.application_id, "object": "application", "name": "Connect Ops Demo Platform",
+                   "_resource": "application", "_scope": PLATFORM}
+    event = {"id": state.new_id("evt"), "created": created, "type": "account.application.deauthorized",
+             "snapshot": application, "previous_attributes": None, "about_account": account["id"]}
+    return state.add("events", event, PLATFORM)
+
+
+def add_external_account(state: State, created: int, account: Record, last4: str) -> Record:
+    """A second bank account for payouts (what a merchant adds in its Dashboard)."""
+    first = account["external_accounts"][0]
+    bank = dict(first, id=state.new_id("ba"), fingerprint=state.new_id("fp")[3:19], last4=last4[-4:].rjust(4, "0"))
+    account["external_accounts"] = [*account["external_accounts"], bank]
+    emit(state, created, "account.external_account.created",
+         dict(bank, _resource="bank_accounts", _scope=account["id"], _account=account["id"]))
+    return bank
+
+
+def delete_external_account(state: State, created: int, account: Record, bank: Record,
+                            request: dict[str, Any] | None = None) -> Record | None:
+    """A bank account removed: Stripe announces it with `account.external_account.deleted` only."""
+    account["external_accounts"] = [b for b in account["external_accounts"] if b is not bank]
+    snapshot = dict(bank, _resource="bank_accounts", _scope=account["id"], _account=account["id"])
+    return emit(state, created, "account.external_account.deleted", snapshot, request=request)
+
+
 def reject_account(state: State, created: int, account: Record, reason: str,
                    request: dict[str, Any] | None = None) -> Record:
     requirements = dict(account["requirements"], disabled_reason=f"rejected.{reason}")

@@ -483,6 +483,8 @@ def event(state: State, rec: Record) -> dict[str, Any]:
     }
     if rec["_scope"] is not None:
         body["account"] = rec["_scope"]
+    elif rec.get("about_account"):  # a platform event about a connected account (deauthorization)
+        body["account"] = rec["about_account"]
     return body
 
 
@@ -521,6 +523,8 @@ RENDERERS: dict[str, Renderer] = {
     "disputes": dispute,
     "balance_transactions": balance_transaction,
     "events": event,
+    "application": lambda state, rec: {"id": rec["id"], "object": "application", "name": rec.get("name")},
+    "bank_accounts": lambda state, rec: bank_account(state, rec, rec["_account"]),
 }
 
 

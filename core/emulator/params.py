@@ -26,8 +26,7 @@ def parse(encoded: str) -> dict[str, Any]:
 
 def _assign(target: dict[str, Any], path: list[str], value: str, key: str) -> None:
     node = target
-    for i, part in enumerate(path[:-1]):
-        nxt = path[i + 1]
+    for part in path[:-1]:
         child = node.get(part)
         if child is None:
             child = node[part] = {}

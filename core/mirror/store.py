@@ -136,12 +136,23 @@ _V5_NO_ART = "".join(
     for t in TABLES.values()
 ) + "ALTER TABLE sync_state ADD COLUMN fresh BOOLEAN DEFAULT FALSE;\n"
 
+# Version 6: connected accounts that left the platform (deauthorized, or access revoked). Their rows
+# stay as they last were (finance and tax still need them); their scopes are no longer polled.
+_V6_DISCONNECTIONS = """
+CREATE TABLE account_disconnections (
+    account_id VARCHAR PRIMARY KEY,
+    disconnected_at TIMESTAMP NOT NULL,  -- Stripe's time: the event's `created`, or when access was refused
+    how VARCHAR NOT NULL                 -- the event id, or 'access refused'
+);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
     (2, _V2_AUDIT),
     (3, _V3_ID_INDEXES),
     (4, _V4_NO_CREATED_INDEXES),
     (5, _V5_NO_ART),
+    (6, _V6_DISCONNECTIONS),
 ]
 
 
@@ -256,6 +267,93 @@ class Store:
         row = conn.execute(insert, [seqs, scopes, docs, pages, utc_now()]).fetchone()
         return int(row[0]) if row else 0
 
+    def duplicate_keys(self, tables: Iterable[str] | None = None) -> dict[str, int]:
+        """Extra rows per table beyond one per (id, scope): zero everywhere unless something went wrong."""
+        cur = self.cursor()
+        counts = {}
+        for name in tables or TABLES:
+            row = cur.execute(f"SELECT count(*) - count(DISTINCT (id, scope)) FROM {name}").fetchone()
+            counts[name] = int(row[0]) if row else 0
+        return {name: n for name, n in counts.items() if n}
+
+    def repair_duplicates(self, tables: Iterable[str] | None = None) -> dict[str, int]:
+        """Keep the newest copy of every (id, scope) and delete the others; returns rows deleted per table.
+
+        Keys are kept by the one writer, not by an index (see migration 5); this is the check that
+        proves it after every sync that appended, and the repair if it ever did not hold.
+        """
+        found = self.duplicate_keys(tables)
+        with self.transaction() as conn:
+            for name in found:
+                conn.execute(
+                    f"DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+                    f"(PARTITION BY id, scope ORDER BY synced_at DESC, rowid DESC) AS n FROM {name}) WHERE n > 1)")
+        return found
+
+    # -- what the sync asks of the mirror (each on a cursor of its own: these run beside the writer)
+
+    def connected_account_ids(self) -> list[str]:
+        """Accounts to sync: every one we hold, except those that left the platform."""
+        return [r[0] for r in self.cursor().execute(
+            "SELECT id FROM connected_accounts WHERE id NOT IN (SELECT account_id FROM account_disconnections)"
+        ).fetchall()]
+
+    def accounts_created(self, ids: list[str]) -> dict[str, int]:
+        """Unix `created` of these accounts (where a backfill of their scope can start)."""
+        rows = self.cursor().execute(
+            "SELECT id, epoch(created)::BIGINT FROM connected_accounts WHERE list_contains(?, id)", [ids]).fetchall()
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+
+    def newest_account_created(self) -> int:
+        row = self.cursor().execute("SELECT epoch(max(created))::BIGINT FROM connected_accounts").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def pending_balance_transactions_due(self, now: int) -> dict[str, int]:
+        """Per scope, the oldest `created` of balance transactions still pending though due by `now` (Stripe's)."""
+        rows = self.cursor().execute(
+            "SELECT scope, epoch(min(created))::BIGINT FROM balance_transactions "
+            "WHERE status = 'pending' AND available_on <= make_timestamp(CAST(? AS BIGINT) * 1000000) GROUP BY scope",
+            [now]).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def keys_present(self, table: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (scope, id) pairs the table holds."""
+        return set(self.cursor().execute(
+            f"SELECT t.scope, t.id FROM {table} t JOIN (SELECT unnest(?::VARCHAR[]) AS scope, "
+            "unnest(?::VARCHAR[]) AS id) k USING (scope, id)", [[k[0] for k in keys], [k[1] for k in keys]],
+        ).fetchall())
+
+    def count_since(self, table: str, scope: str, since: int) -> int:
+        row = self.cursor().execute(
+            f"SELECT count(*) FROM {table} WHERE scope = ? AND created >= make_timestamp(CAST(? AS BIGINT) * 1000000)",
+            [scope, since]).fetchone()
+        return int(row[0] if row else 0)
+
+    def delete_all_units(self, conn: duckdb.DuckDBPyConnection) -> None:
+        conn.execute("DELETE FROM sync_state")
+
+    def delete_scope_units(self, conn: duckdb.DuckDBPyConnection, scope: str) -> None:
+        conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
+
+    def disconnected_accounts(self) -> set[str]:
+        return {r[0] for r in self.cursor().execute("SELECT account_id FROM account_disconnections").fetchall()}
+
+    def mark_disconnected(self, conn: duckdb.DuckDBPyConnection, account_id: str, at: int, how: str) -> None:
+        """Record that the platform lost the account and forget its sync state. The deauthorization event,
+        when it comes, wins over a refused request: it says exactly when."""
+        conn.execute("INSERT INTO account_disconnections VALUES (?, make_timestamp(CAST(? AS BIGINT) * 1000000), ?) "
+                     "ON CONFLICT (account_id) DO UPDATE SET disconnected_at = excluded.disconnected_at, "
+                     "how = excluded.how WHERE excluded.how LIKE 'evt_%' AND account_disconnections.how NOT LIKE 'evt_%'",
+                     [account_id, at, how])
+        conn.execute("DELETE FROM sync_state WHERE scope = ?", [account_id])
+
+    def delete_objects(self, conn: duckdb.DuckDBPyConnection, table: str, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove objects Stripe deleted, by (scope, id)."""
+        if keys:
+            conn.execute(f"DELETE FROM {table} USING (SELECT unnest(?::VARCHAR[]) AS scope, "
+                         f"unnest(?::VARCHAR[]) AS id) k WHERE {table}.id = k.id AND {table}.scope = k.scope",
+                         [[k[0] for k in keys], [k[1] for k in keys]])
+
     def scopes_by_table(self) -> dict[str, set[str]]:
         """For each resource table, the scopes it holds rows of (one scan each)."""
         cur = self.cursor()
@@ -359,6 +457,23 @@ class Store:
 
     def runs(self) -> list[dict[str, Any]]:
         return dict_rows(self.cursor(), "SELECT * FROM sync_runs ORDER BY id")
+
+    def close_interrupted_runs(self) -> int:
+        """Runs still 'running' when the store is opened died with an earlier process: say so in the log.
+
+        Only for the one writing process at start (DuckDB's lock guarantees no other sync is under way).
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE sync_runs SET status = 'failed', "
+                "error = 'interrupted: the app stopped during this sync (the next one resumes it)' "
+                "WHERE status = 'running' RETURNING id").fetchall()
+        return len(row)
+
+    def has_rows(self) -> bool:
+        """Whether any resource table holds a row (a first sync commits pages long before it ends)."""
+        union = " UNION ALL ".join(f"SELECT 1 FROM (SELECT 1 FROM {name} LIMIT 1)" for name in TABLES)
+        return self.cursor().execute(f"SELECT count(*) FROM ({union})").fetchone()[0] > 0
 
 
 def dict_rows(db: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:

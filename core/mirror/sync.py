@@ -36,7 +36,7 @@ from typing import Any
 
 from core.mirror.schema import table_of, table_of_object
 from core.mirror.store import PLATFORM, Store
-from core.stripe_api import Page, ResourceMissingError, StripeApi
+from core.stripe_api import AccountAccessError, Page, ResourceMissingError, StripeApi
 
 log = logging.getLogger("connect_ops.sync")
 
@@ -48,6 +48,7 @@ RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events w
 EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
 EVENT_WINDOW = 86400  # a replay commits its watermark at least once per day of events
 PAGE = 100
+CLOCK_SKEW_NOTE = 30  # seconds of difference between our clock and Stripe's worth a line in the run log
 MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
 
 
@@ -89,6 +90,8 @@ class Write:
     delete_scopes: list[str] = field(default_factory=list)  # drop all sync_state of these scopes first
     after: Callable[[], None] | None = None
     fresh: bool = False  # pages of a scope's first listing: appended, since none of their keys can exist
+    deletes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, scope, id) Stripe deleted
+    disconnect: list[tuple[str, int, str]] = field(default_factory=list)  # (account, Stripe time, how)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -201,10 +204,10 @@ class AnchorScope(Task):
     scope: str
     hint_start: int = 0
 
-    endpoint = "anchor"  # no request: the watermark is our clock; EVENT_OVERLAP absorbs skew
+    endpoint = "anchor"  # no request of its own: Stripe's clock, as its last responses' Date told it
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
-        watermark = int(time.time()) - 1
+        watermark = engine.api.stripe_now() - 1
         resources = PLATFORM_RESOURCES if self.scope == PLATFORM else ACCOUNT_RESOURCES
         units = [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start,
                               fresh=engine.fresh_for(self.scope, table_of(r)))
@@ -243,7 +246,7 @@ class ReplayEvents(Task):
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         if self.cursor is None:
-            now = int(time.time())
+            now = engine.api.stripe_now()
             if self.watermark < now - EVENT_RETENTION + RETENTION_MARGIN:
                 return engine.rebackfill(self.scope, "its events cursor is older than Stripe's 30-day retention")
             end = self.watermark + EVENT_WINDOW
@@ -429,7 +432,10 @@ class Scheduler:
     def _work(self) -> None:
         while (task := self._take()) is not None:
             try:
-                write, follow = task.run(self.engine)
+                try:
+                    write, follow = task.run(self.engine)
+                except AccountAccessError as exc:
+                    write, follow = self.engine.lost_access(exc.account or getattr(task, "scope", None), exc), []
                 if write is not None:
                     if write.after is not None:
                         self._defer(write)
@@ -457,6 +463,7 @@ class Writer:
         self._thread = threading.Thread(target=self._loop, name="sync-writer", daemon=True)
         self._failed: BaseException | None = None
         self.objects = 0
+        self.appended: set[str] = set()  # tables this run appended to (first listings)
 
     def start(self) -> None:
         self._thread.start()
@@ -509,9 +516,15 @@ class Writer:
         by_table: dict[tuple[str, bool], list[tuple[str, str, bool]]] = defaultdict(list)  # (table, append)
         units: dict[str, dict[str, Any]] = {}  # unit_id -> its latest state in this group, saved at once
         with self.store.transaction() as conn:
+            deletes: dict[str, list[tuple[str, str]]] = defaultdict(list)
             for write in group:
+                for table, scope, object_id in write.deletes:
+                    deletes[table].append((scope, object_id))
+                for account, at, how in write.disconnect:
+                    self.store.mark_disconnected(conn, account, at, how)
+                    units = {k: u for k, u in units.items() if u["scope"] != account}
                 for scope in write.delete_scopes:
-                    conn.execute("DELETE FROM sync_state WHERE scope = ?", [scope])
+                    self.store.delete_scope_units(conn, scope)
                     units = {k: u for k, u in units.items() if u["scope"] != scope}  # deleted too, in order
                 for table, scope, obj in write.rows:
                     by_table[table, False].append((scope, json.dumps(obj, separators=(",", ":")), False))
@@ -523,6 +536,10 @@ class Writer:
             self.store.save_units(conn, list(units.values()))
             for (table, append), items in sorted(by_table.items(), key=lambda kv: kv[0][1]):  # replacing first
                 self.objects += self.store.upsert_json(conn, table, items, append=append)
+                if append:
+                    self.appended.add(table)
+            for table, keys in deletes.items():
+                self.store.delete_objects(conn, table, keys)
         for write in group:
             if write.after is not None:
                 write.after()
@@ -628,10 +645,13 @@ class SyncEngine:
         self.streams: dict[str, StreamStats] = defaultdict(StreamStats)
         self._streams_lock = threading.Lock()
         self._log: list[str] = []
+        self._after_cut_run = False  # the previous run did not finish: check every table's keys
         self._anchored: set[str] = set()
         self._anchored_tables: set[tuple[str, str]] = set()
         self._present: dict[str, set[str]] = {}  # table -> scopes with rows when the run began
         self._anchor_lock = threading.Lock()
+        self._lost: set[str] = set()  # accounts that refused access during this run
+        self._gone: set[str] = set()  # accounts that had left the platform before this run
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
         self._retrieve: set[tuple[str, str, str]] = set()
         # balance transactions the applied events reference, per scope (new ones are fetched, not re-listed)
@@ -648,6 +668,8 @@ class SyncEngine:
 
     def run(self, full: bool = False) -> SyncResult:
         mode = "full" if full or not self.store.units("events") else "incremental"
+        earlier = self.store.runs()
+        self._after_cut_run = bool(earlier) and earlier[-1]["status"] != "succeeded"  # killed or failed
         run_id = self.store.start_run(mode)
         started = time.monotonic()
         requests_before = self.api.stats.requests
@@ -657,6 +679,7 @@ class SyncEngine:
             self._list_and_replay(full)
             self._refresh_phase()
             self.writer.flush()
+            self._check_keys()
             with self.store.transaction() as conn:
                 self.store.delete_units(conn, "refresh")
         except BaseException as exc:
@@ -684,9 +707,10 @@ class SyncEngine:
         Scopes never anchored are anchored (platform first, then each account as the account list
         reveals it); a scope whose events cursor outlived Stripe's retention is anchored again.
         """
+        self._note_clock()
         if full:
             with self.store.transaction() as conn:
-                conn.execute("DELETE FROM sync_state")
+                self.store.delete_all_units(conn)
             self.note("full sync requested: every scope is listed again")
         self._present = self.store.scopes_by_table()
         unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
@@ -694,23 +718,44 @@ class SyncEngine:
             self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
                       "replaying their events from there")
         tasks: list[Task] = []
+        gone = self._gone = self.store.disconnected_accounts()  # never polled again (their state went with them)
         for unit in self.store.units("backfill"):
+            if unit["scope"] in gone:
+                continue
             if not unit["done"]:
                 self.gate.open(unit["scope"], unit["unit_id"], accounts=unit["resource"] == "accounts")
                 tasks.append(BackfillUnit(unit["unit_id"], unit["scope"], unit["resource"], unit["window_start"],
                                           unit["window_end"], unit["cursor"], False, fresh=bool(unit["fresh"])))
         for unit in self.store.units("events"):
+            if unit["scope"] in gone:
+                continue
             cursor = int(unit["cursor_created"])
             self.gate.resume(unit["scope"], min(cursor, unfinished.get(unit["scope"], cursor)))
             self._anchored.add(unit["scope"])
         if PLATFORM not in self._anchored:
             self._anchored.add(PLATFORM)
-            tasks.append(AnchorScope(PLATFORM, hint_start=int(time.time()) - 400 * 86400))
+            tasks.append(AnchorScope(PLATFORM, hint_start=self.api.stripe_now() - 400 * 86400))
         self.scheduler.submit(tasks)
         self.discover_accounts(self._known_accounts())
         self.gate.start()
         self.scheduler.run_until_idle()
         self.writer.flush()
+
+    def _note_clock(self) -> None:
+        """Learn Stripe's time before anything is anchored (one request if need be); say when ours is off."""
+        self.api.stripe_now()
+        skew = self.api.clock.skew()
+        if skew is not None and abs(skew) >= CLOCK_SKEW_NOTE:
+            self.note(f"this machine's clock is {abs(skew):,.0f} s {'ahead of' if skew > 0 else 'behind'} "
+                      "Stripe's; the sync keeps time by Stripe's clock")
+
+    def _check_keys(self) -> None:
+        """Prove that appending first listings left one row per key; repair and say so if not."""
+        tables = None if self._after_cut_run else sorted(self.writer.appended)  # None: every table
+        if tables == []:
+            return
+        for table, extra in self.store.repair_duplicates(tables).items():
+            self.note(f"{table}: removed {extra:,} duplicate rows (same id and scope) left by an earlier run")
 
     def _refresh_phase(self) -> None:
         """Objects that change without events: new/pending balance transactions, related objects."""
@@ -791,6 +836,20 @@ class SyncEngine:
             hints = self._account_created(new)
             self.scheduler.submit(AnchorScope(a, hint_start=hints.get(a, 0)) for a in new)
 
+    def lost_access(self, account: str | None, error: AccountAccessError) -> Write | None:
+        """A connected account refused us (it disconnected): record it and stop polling it, once.
+
+        The platform itself refusing is not this: that is a bad key, and the run fails."""
+        if not account or account == PLATFORM:
+            raise error
+        with self._anchor_lock:
+            if account in self._lost:
+                return None
+            self._lost.add(account)
+        self.note(f"{account}: the platform no longer has access to it (disconnected); its data is kept as it "
+                  "was and it is no longer synced")
+        return Write(disconnect=[(account, self.api.stripe_now(), "access refused")])
+
     def rebackfill(self, scope: str, why: str) -> tuple[Write | None, list[Task]]:
         self.note(f"{scope_label(scope)}: backfilling again because {why}")
         return None, [AnchorScope(scope)]
@@ -802,9 +861,22 @@ class SyncEngine:
         for event in events:
             write.rows.append(("events", scope, event))
             obj = (event.get("data") or {}).get("object") or {}
+            kind = str(event.get("type", ""))
             table = _EVENT_OBJECT_TABLES.get(obj.get("object", ""))
+            if kind == "account.application.deauthorized" and event.get("account"):
+                if event["account"] not in self._gone and _first_sight(seen, "account_disconnections", event["account"]):
+                    write.disconnect.append((event["account"], int(event["created"]), event["id"]))
+                    self.note(f"{event['account']}: disconnected from the platform ({event['id']}); its data is kept "
+                              "as it was and it is no longer synced")
+            if kind.startswith("account.external_account.") and scope != PLATFORM:
+                with self._related_lock:  # the account's external_accounts changed without an account.updated
+                    self._retrieve.add((PLATFORM, "accounts", scope))
+            row_scope = PLATFORM if table == "connected_accounts" else scope
             if table and obj.get("id") and _first_sight(seen, table, obj["id"]):
-                write.rows.append((table, PLATFORM if table == "connected_accounts" else scope, obj))
+                if kind.endswith(".deleted"):
+                    write.deletes.append((table, row_scope, obj["id"]))
+                else:
+                    write.rows.append((table, row_scope, obj))
             self._note_related(scope, event, obj)
             self._note_balance_transactions(scope, str(event.get("type", "")), obj, write, seen)
         if events:
@@ -834,10 +906,7 @@ class SyncEngine:
         pairs = [(scope, bt) for scope, ids in self._bt_refs.items() for bt in ids]
         if not pairs:
             return {}
-        have = set(self.store.cursor().execute(
-            "SELECT b.scope, b.id FROM balance_transactions b JOIN (SELECT unnest(?::VARCHAR[]) AS scope, "
-            "unnest(?::VARCHAR[]) AS id) r USING (scope, id)", [[p[0] for p in pairs], [p[1] for p in pairs]],
-        ).fetchall())
+        have = self.store.keys_present("balance_transactions", pairs)
         missing: dict[str, set[str]] = defaultdict(set)
         for pair in pairs:
             if pair not in have:
@@ -849,11 +918,7 @@ class SyncEngine:
         return 1 + self._count_since("balance_transactions", scope, since - EVENT_OVERLAP) // PAGE
 
     def _count_since(self, table: str, scope: str, since: int) -> int:
-        row = self.store.cursor().execute(
-            f"SELECT count(*) FROM {table} WHERE scope = ? AND created >= make_timestamp(CAST(? AS BIGINT) * 1000000)",
-            [scope, since],
-        ).fetchone()
-        return int(row[0] if row else 0)
+        return self.store.count_since(table, scope, since)
 
     def _note_related(self, scope: str, event: dict[str, Any], obj: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
@@ -886,26 +951,16 @@ class SyncEngine:
     # -- store reads (own cursor each: these run beside the writer)
 
     def _known_accounts(self) -> list[str]:
-        return [r[0] for r in self.store.cursor().execute("SELECT id FROM connected_accounts").fetchall()]
+        return self.store.connected_account_ids()
 
     def _account_created(self, ids: list[str]) -> dict[str, int]:
-        rows = self.store.cursor().execute(
-            "SELECT id, epoch(created)::BIGINT FROM connected_accounts WHERE list_contains(?, id)", [ids]
-        ).fetchall()
-        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+        return self.store.accounts_created(ids)
 
     def new_accounts_task(self) -> Task:
-        row = self.store.cursor().execute("SELECT epoch(max(created))::BIGINT FROM connected_accounts").fetchone()
-        since = int(row[0]) if row and row[0] is not None else 0
-        return _NewAccounts(PLATFORM, "accounts", max(0, since - EVENT_OVERLAP))
+        return _NewAccounts(PLATFORM, "accounts", max(0, self.store.newest_account_created() - EVENT_OVERLAP))
 
     def _due_pending_balance_transactions(self) -> dict[str, int]:
-        rows = self.store.cursor().execute(
-            "SELECT scope, epoch(min(created))::BIGINT FROM balance_transactions "
-            "WHERE status = 'pending' AND available_on <= ? GROUP BY scope",
-            [_utc_now_naive()],
-        ).fetchall()
-        return {r[0]: int(r[1]) for r in rows}
+        return self.store.pending_balance_transactions_due(self.api.stripe_now())
 
     # -- progress
 
@@ -1044,12 +1099,6 @@ def _incomplete_charge(charge: dict[str, Any]) -> bool:
 
 def _id(value: Any) -> str:
     return value["id"] if isinstance(value, dict) else str(value)
-
-
-def _utc_now_naive() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def one_line(exc: BaseException) -> str:

@@ -194,3 +194,18 @@ def test_sql_extraction_equals_python_extractors(tmp_path: Path, table: str) -> 
         sql = store.cursor().execute(select).fetchall()
     assert [row[:-1] for row in sql] == [row[:-1] for row in python]
     assert [json.loads(row[-1]) for row in sql] == [json.loads(row[-1]) for row in python]
+
+
+def test_duplicate_keys_are_found_and_repaired_keeping_the_newest(tmp_path: Path) -> None:
+    """The safety net under append-only first listings: one row per (id, scope) after a repair."""
+    with Store(tmp_path / "s.duckdb") as store:
+        with store.transaction() as conn:
+            store.upsert(conn, "charges", "acct_1", [charge("ch_1", amount=100), charge("ch_2")])
+            page = json.dumps({"object": "list", "data": [charge("ch_1", amount=999)], "has_more": False})
+            store.upsert_json(conn, "charges", [("acct_1", page, True)], append=True)  # a page listed twice
+            store.upsert(conn, "charges", PLATFORM, [charge("ch_1", amount=5)])  # same id, other scope: not a dup
+        assert store.duplicate_keys() == {"charges": 1}
+        assert store.repair_duplicates() == {"charges": 1}
+        assert store.duplicate_keys() == {}
+        rows = store.cursor().execute("SELECT scope, id, amount FROM charges ORDER BY scope, id").fetchall()
+        assert rows == [("", "ch_1", 5), ("acct_1", "ch_1", 999), ("acct_1", "ch_2", 1234)]

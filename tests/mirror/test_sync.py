@@ -68,15 +68,20 @@ def stored_rows(store: Store, table: str) -> dict[tuple[str, str], tuple[Any, ..
     return rows
 
 
-def assert_store_equals_source(store: Store, emu: EmulatorProcess, since: float | None = None) -> None:
+def assert_store_equals_source(store: Store, emu: EmulatorProcess, since: float | None = None,
+                               frozen: frozenset[str] = frozenset()) -> None:
     """Every table equals the emulator: same (id, scope) set, same typed columns, no duplicates.
 
     A balance transaction's status flips from pending to available with time and no event; one whose
     `available_on` passed after `since` (the start of the last sync) may legitimately still be pending.
+    `frozen` accounts left the platform: the mirror keeps them as they were, so they are not compared.
     """
     problems: list[str] = []
     for table in TABLES:
         want, have = expected_rows(emu, table), stored_rows(store, table)
+        if frozen:
+            want, have = ({k: v for k, v in rows.items() if k[1] not in frozen and k[0] not in frozen}
+                          for rows in (want, have))
         count = store.cursor().execute(f"SELECT count(*), count(DISTINCT (id, scope)) FROM {table}").fetchone()
         assert count is not None and count[0] == count[1], f"{table}: duplicate rows"
         missing, extra = want.keys() - have.keys(), have.keys() - want.keys()
