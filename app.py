@@ -6,8 +6,9 @@ import streamlit as st
 from core.auth import Actor, Role, role_for_email
 from core.app.navigation import pages_for
 from core.settings import Settings, SettingsError, load_settings
-from core.app.st_runtime import get_runtime, sync_with_progress
+from core.app.st_runtime import get_runtime
 from core.mirror.store import StoreError
+from core.app.text import NAME_LIMIT, md
 
 DEMO_USER = "demo@connect-ops.local"
 
@@ -33,8 +34,9 @@ def sign_in_view() -> None:
 def no_access_view() -> None:
     email = str(st.user.get("email") or "")
     st.title("No access")
-    st.write(f"You are signed in as **{email or 'an account without an email'}**, which has no role in "
-             "Connect Ops. Ask an admin to add you to `[roles]`.")
+    st.write("You are signed in as this account, which has no role in Connect Ops. "
+             "Ask an admin to add it to `[roles]`.")
+    st.code(email or "(an account without an email)", language=None)  # text from the sign-in provider: shown as text
     st.button("Sign out", on_click=st.logout)
 
 
@@ -91,12 +93,8 @@ def main() -> None:
     if runtime.demo:
         st.sidebar.info("**Demo data**: a local Stripe emulator with a seeded demo platform. Nothing here "
                         "touches a real Stripe account.", icon=":material/science:")
-    if runtime.demo and not runtime.has_synced():
-        st.title("Preparing the demo platform")
-        if sync_with_progress(runtime, "Loading the demo platform from the local Stripe emulator…") is None:
-            st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as **{actor.name or actor.email}** · {actor.role.value}")
+        st.caption(f"Signed in as **{md(actor.name or actor.email, NAME_LIMIT)}** · {actor.role.value}")
         if settings.sign_in_configured:
             st.button("Sign out", on_click=st.logout, icon=":material/logout:")
     st.navigation(navigation_for(actor)).run()

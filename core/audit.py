@@ -4,8 +4,6 @@ Append-only by construction: this module has an insert and reads, nothing that u
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -15,6 +13,7 @@ from pydantic import BaseModel
 
 from core.auth import Actor
 from core.clock import utc_now
+from core.export import csv_text
 
 COLUMNS = ("id", "occurred_at", "actor_email", "actor_role", "action", "account_id", "target_id", "params", "reason",
            "result", "error", "stripe_request_id", "idempotency_key", "demo")
@@ -92,14 +91,13 @@ def distinct_values(db: duckdb.DuckDBPyConnection, column: str) -> list[str]:
 
 
 def to_csv(rows: list[AuditRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows:
+    """The filtered log for a spreadsheet (reasons and params are typed by people: made inert there)."""
+    def cells(row: AuditRow) -> list[Any]:
         data = row.model_dump()
         data["params"] = json.dumps(data["params"], sort_keys=True)
-        writer.writerow([data[c] for c in COLUMNS])
-    return out.getvalue()
+        return [data[c] for c in COLUMNS]
+
+    return csv_text(COLUMNS, (cells(row) for row in rows))
 
 
 class Note(BaseModel):

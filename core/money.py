@@ -39,6 +39,17 @@ def format_amount(amount: int | None, currency: str | None) -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency.upper()} {text}"
 
 
+def format_amounts(amounts: dict[str, int]) -> str:
+    """Several currencies side by side, never added up: 'USD 12.34 · EUR -1.00'; '—' when empty.
+
+    ISO codes rather than symbols, since $ alone would not tell USD from CAD in one list."""
+    parts = []
+    for currency, amount in sorted(amounts.items()):
+        digits = 0 if minor_per_unit(currency) == 1 else 2
+        parts.append(f"{currency.upper()} {to_major(amount, currency):,.{digits}f}")
+    return " · ".join(parts) or "—"
+
+
 def with_money(rows: list[dict], fields: tuple[str, ...] = ("amount",), currency_field: str = "currency") -> list[dict]:
     """Rows for a table on a page: the named minor-unit fields shown in their row's currency."""
     shown = []

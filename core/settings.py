@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     connect_ops_max_rps: float | None = Field(default=None, gt=0)
     connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0)
     connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
-    connect_ops_demo_scale: str = "medium"
+    connect_ops_demo_scale: Literal["small", "medium", "large"] = "small"  # medium (~800k objects), large: opt-in
     connect_ops_demo_seed: int = 42
     roles: dict[str, list[str]] = Field(default_factory=dict, description="[roles] in secrets: role -> emails")
     auth: dict[str, Any] | None = Field(default=None, description="[auth] in secrets: Streamlit's OIDC config")

@@ -24,7 +24,8 @@ if right.button("Sync now", icon=":material/sync:", disabled=not allowed(actor, 
     sync_with_progress(runtime, "Syncing from Stripe…")
     st.rerun()  # the header's freshness (and any error, in words) comes from the run log
 
-data = query(metrics.overview, start, end)
+empty = runtime.no_data_text()  # before the first rows arrive a figure says so: a zero must mean zero
+data = None if empty else query(metrics.overview, start, end)
 
 
 def money_lines(rows: list[metrics.Money]) -> str:
@@ -39,29 +40,46 @@ def link(page: str, text: str) -> None:
 cols = st.columns(3)
 with cols[0].container(border=True):
     st.markdown("**Connected accounts by status**")
-    for row in data.accounts_by_status:
-        st.markdown(f"{row.label}: **{row.count:,}**")
+    if data is None:
+        st.caption(empty)
+    else:
+        for row in data.accounts_by_status:
+            st.markdown(f"{row.label}: **{row.count:,}**")
     link("merchants", "Find a merchant")
 with cols[1].container(border=True):
     st.markdown(f"**GMV** · {label.lower()} · per currency, never summed across currencies")
-    st.markdown(money_lines(data.gmv))
+    if data is None:
+        st.caption(empty)
+    else:
+        st.markdown(money_lines(data.gmv))
     link("revenue", "Revenue by period, country and merchant")
 with cols[2].container(border=True):
     st.markdown(f"**Application-fee revenue** · {label.lower()}")
-    st.markdown(money_lines(data.fee_revenue))
+    if data is None:
+        st.caption(empty)
+    else:
+        st.markdown(money_lines(data.fee_revenue))
     link("revenue", "Take rate and refunds")
 
 cols = st.columns(3)
 with cols[0].container(border=True):
-    st.metric("Open disputes", f"{sum(r.count for r in data.open_disputes):,}")
-    st.markdown(money_lines(data.open_disputes))
+    if data is None:
+        st.metric("Open disputes", "—")
+        st.caption(empty)
+    else:
+        st.metric("Open disputes", f"{sum(r.count for r in data.open_disputes):,}")
+        st.markdown(money_lines(data.open_disputes))
     link("risk", "Work the risk queue")
 with cols[1].container(border=True):
-    st.metric(f"Failed payouts · {label.lower()}", f"{data.failed_payouts:,}")
+    st.metric(f"Failed payouts · {label.lower()}", "—" if data is None else f"{data.failed_payouts:,}")
+    if data is None:
+        st.caption(empty)
     link("risk", "Accounts with failed payouts")
 with cols[2].container(border=True):
-    st.metric("Accounts needing action", f"{data.accounts_needing_action:,}",
+    st.metric("Accounts needing action", "—" if data is None else f"{data.accounts_needing_action:,}",
               help="Restricted (not rejected) or restricted soon: requirements are due")
+    if data is None:
+        st.caption(empty)
     link("merchants", "Look one up")
 
 st.subheader("Sync history")

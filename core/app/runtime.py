@@ -1,23 +1,32 @@
 """Everything one app process shares: settings, the store, the scheduler, and the demo emulator.
 
 Built once per process (the Streamlit binding caches it); nothing here imports Streamlit.
+Nothing waits for the first sync: `start()` runs it at once in the background when the mirror has
+never synced, and pages show what is loaded so far with `loading_notice()` above it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from core.actions import Context
-from core.app.demo import demo_settings, start_demo_emulator
+from core.app.demo import demo_settings, reconcile_mirror, start_demo_emulator, state_file_for
 from core.app.scheduler import Progress, SyncScheduler
+from core.clock import utc_now
 from core.emulator.launcher import EmulatorProcess
-from core.mirror.store import Store
+from core.mirror.store import Store, ensure_database_folder
 from core.mirror.sync import SyncEngine, SyncResult
 from core.settings import Settings, load_settings
 from core.stripe_api import StripeApi
 
+SyncFunction = Callable[[Settings, Store, "Progress | None"], Any]
+
 DEMO_MAX_RPS = 400.0  # the local emulator has no Stripe rate limit; keep the demo's first load quick
+DEMO_CATCH_UP_SECONDS = 10.0  # a demo restart's incremental sync: soon, but after the first page has rendered
 
 
 @dataclass
@@ -28,11 +37,14 @@ class Runtime:
     demo: bool
     emulator: EmulatorProcess | None = None
     writes: int = 0  # actions that changed the mirror since start; part of the data version
+    _synced: bool = field(default=False, repr=False)  # a sync has succeeded (it stays true)
 
     @property
-    def data_version(self) -> tuple[int, int]:
-        """Moves on after every sync and every action, so cached reads refresh."""
-        return self.scheduler.version, self.writes
+    def data_version(self) -> tuple[int, int, int]:
+        """Moves on after every sync and every action, so cached reads refresh; while the first sync
+        loads, also with each of its progress lines, so every rerun shows what it has committed so far."""
+        loading = 0 if self._synced else self.scheduler.ticks
+        return self.scheduler.version, loading, self.writes
 
     def action_context(self) -> Context:
         return Context(self.store, stripe_api(self.settings))
@@ -42,7 +54,69 @@ class Runtime:
         return timedelta(minutes=self.settings.connect_ops_sync_interval_minutes * 3)
 
     def has_synced(self) -> bool:
-        return any(run["status"] == "succeeded" for run in self.store.runs())
+        """A sync has succeeded into this mirror: its figures are complete as of that sync."""
+        if not self._synced:
+            self._synced = any(run["status"] == "succeeded" for run in self.store.runs())
+        return self._synced
+
+    def has_data(self) -> bool:
+        """Anything to show: a finished sync, or rows a first sync has committed so far."""
+        return self.has_synced() or self.store.has_rows()
+
+    def first_sync_running(self) -> bool:
+        return self.scheduler.running and not self.has_synced()
+
+    def loading_notice(self) -> str | None:
+        """While the first sync runs: what every page says above its (partial) figures."""
+        if not self.first_sync_running():
+            return None
+        source = "the local Stripe emulator" if self.demo else "Stripe"
+        so_far = self.scheduler.progress_line or "starting"
+        return f"Loading the platform from {source}: {so_far}; figures are partial until it finishes."
+
+    def no_data_text(self) -> str | None:
+        """What a figure says instead of a number while there is no data at all (a zero must mean zero)."""
+        if self.has_data():
+            return None
+        if self.scheduler.running:
+            return "No data yet — the first sync is running"
+        return "No data yet — no sync has finished (see above)"
+
+    def first_sync_delay(self) -> float:
+        """Seconds until the scheduler's first run: at once when nothing has synced; in demo mode a few
+        seconds (the emulator just started; a quick incremental sync catches up, once the first page is
+        out: the sync's threads would compete with its rendering); else when the last successful sync
+        is one interval old."""
+        if not self.has_synced():
+            return 0.0
+        if self.demo:
+            return min(DEMO_CATCH_UP_SECONDS, self.scheduler.interval)
+        finished = [r["finished_at"] for r in self.store.runs() if r["status"] == "succeeded" and r["finished_at"]]
+        if not finished:
+            return 0.0
+        age = (utc_now() - max(finished)).total_seconds()
+        return max(0.0, self.scheduler.interval - age)
+
+    def start(self) -> None:
+        """Start the background scheduler (the first sync at once if the mirror never synced)."""
+        self.scheduler.start(self.first_sync_delay())
+
+    def wait_for_first_sync(self, timeout: float = 600) -> None:
+        """Block until a sync has succeeded (for tests and scripts; pages never wait)."""
+        deadline = time.monotonic() + timeout
+        while not self.has_synced():
+            if self.scheduler.last_error and not self.scheduler.running:
+                raise RuntimeError(f"the first sync failed: {self.scheduler.last_error}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no sync finished within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        """Stop the scheduler (after the run under way), close the store, stop the demo emulator."""
+        self.scheduler.stop(wait=True)
+        self.store.close()
+        if self.emulator is not None:
+            self.emulator.stop()
 
 
 def stripe_api(settings: Settings) -> StripeApi:
@@ -52,45 +126,73 @@ def stripe_api(settings: Settings) -> StripeApi:
 
 
 def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False) -> SyncResult:
-    """One sync run with the configured rate budget, in this process (DuckDB's single writer)."""
-    return SyncEngine(store, stripe_api(settings), progress=progress, progress_every=1.0).run(full)
+    """One sync run with the configured rate budget, in this process (DuckDB's single writer).
+
+    `progress` gets one line about once a second: "12,345 objects so far" (committed, so pages see them).
+    """
+    api = stripe_api(settings)
+    if progress is None:
+        return SyncEngine(store, api).run(full)
+    last: list[str] = []
+
+    def summary(_line: str) -> None:  # the engine reports per stream; pages want the total
+        line = f"{engine.writer.objects:,} objects so far"
+        if not last or last[-1] != line:
+            last[:] = [line]
+            progress(line)
+
+    engine = SyncEngine(store, api, progress=summary, progress_every=1.0)
+    return engine.run(full)
 
 
-def demo_database(settings: Settings) -> Path:
-    """A fresh mirror for a fresh emulator: the emulator keeps its state in memory, so a mirror left from
-    an earlier run would hold objects (and actions) this one never had. Never the real mirror's file."""
+def demo_database_path(settings: Settings) -> Path:
+    """Where demo mode keeps its mirror: CONNECT_OPS_DB if set, else data/demo.duckdb (never the real one)."""
     path = settings.connect_ops_db
     if path == Settings.model_fields["connect_ops_db"].default:
         path = path.with_name("demo.duckdb")
-    if path.exists():
-        Store(path).close()  # raises DatabaseLockedError if another process uses it: never delete under it
-    for stale in (path, path.with_name(path.name + ".wal")):
-        try:
-            stale.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:
-            break  # locked or not ours to delete: Store() will say so in words
     return path
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
-    """Load settings, start the emulator in demo mode, open the store and start the scheduler.
+def open_demo(settings: Settings) -> tuple[Settings, EmulatorProcess]:
+    """Demo mode's emulator and mirror, consistent with each other (see core/app/demo.py), and the
+    settings pointed at both. The mirror is kept across restarts when the emulator restored the
+    platform it was filled from; otherwise it is deleted. Never the real mirror's file."""
+    path = demo_database_path(settings)
+    ensure_database_folder(path)  # a bad CONNECT_OPS_DB is one line naming it, before anything starts
+    if path.exists():
+        Store(path).close()  # raises DatabaseLockedError if another process uses it: never delete under it
+    emulator = start_demo_emulator(settings, state_file_for(path))
+    try:
+        reconcile_mirror(path, emulator)
+    except BaseException:
+        emulator.stop()
+        raise
+    settings = demo_settings(settings.model_copy(update={"connect_ops_db": path}), emulator)
+    if settings.connect_ops_max_rps is None:
+        settings = settings.model_copy(update={"connect_ops_max_rps": DEMO_MAX_RPS,
+                                               "connect_ops_max_rps_per_endpoint": DEMO_MAX_RPS})
+    return settings, emulator
+
+
+def build_runtime(settings: Settings | None = None, sync: SyncFunction | None = None) -> Runtime:
+    """Load settings, start the emulator in demo mode (keeping its mirror when it restored the same
+    platform) and open the store. `start()` then starts the scheduler. `sync` replaces run_sync (tests).
 
     Raises SettingsError or StoreError with a message fit for the page.
     """
     settings = settings or load_settings()
     demo = settings.demo_mode
-    if demo:
-        settings = settings.model_copy(update={"connect_ops_db": demo_database(settings)})
-    store = Store(settings.connect_ops_db)  # first: a locked file must fail before anything starts
     emulator = None
     if demo:
-        emulator = start_demo_emulator(settings)
-        settings = demo_settings(settings, emulator)
-        if settings.connect_ops_max_rps is None:
-            settings = settings.model_copy(update={"connect_ops_max_rps": DEMO_MAX_RPS,
-                                                   "connect_ops_max_rps_per_endpoint": DEMO_MAX_RPS})
-    scheduler = SyncScheduler(lambda progress: run_sync(settings, store, progress),
+        settings, emulator = open_demo(settings)
+    try:
+        store = Store(settings.connect_ops_db)  # a locked real mirror fails before anything starts
+    except BaseException:
+        if emulator is not None:
+            emulator.stop()
+        raise
+    store.close_interrupted_runs()
+    run = sync or run_sync
+    scheduler = SyncScheduler(lambda progress: run(settings, store, progress),
                               settings.connect_ops_sync_interval_minutes * 60)
     return Runtime(settings, store, scheduler, demo, emulator)

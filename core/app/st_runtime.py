@@ -1,7 +1,8 @@
 """The one module of core that knows Streamlit: per-process caching of the runtime and of queries.
 
-Query results are cached per data version (it moves on when a sync finishes), so a sync that
-commits makes every page read fresh rows without anyone clearing caches by hand.
+Query results are cached per data version (it moves on when a sync finishes, and with each progress
+line of a sync under way), so a sync that commits makes every page read fresh rows without anyone
+clearing caches by hand. Nothing here waits for the first sync: page_header shows its progress.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import streamlit as st
 
 from core.app.freshness import freshness
 from core.app.runtime import Runtime, build_runtime
+from core.app.text import md
 from core.auth import Actor, allowed
 from core.clock import utc_now
 from core.settings import Settings, load_settings
@@ -22,6 +24,7 @@ from core.settings import Settings, load_settings
 T = TypeVar("T")
 APP_HOME = "app.py"
 QUERY_TTL_SECONDS = 600
+LOADING_REFRESH_SECONDS = 2  # how often the first-sync notice updates itself
 
 
 def get_runtime(settings: Settings | None = None) -> Runtime:
@@ -33,7 +36,7 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
 @st.cache_resource(show_spinner="Starting Connect Ops…")
 def _runtime(settings_json: str) -> Runtime:
     runtime = build_runtime(Settings.model_validate_json(settings_json))
-    runtime.scheduler.start()
+    runtime.start()  # the first sync at once, in the background, when the mirror never synced
     return runtime
 
 
@@ -54,7 +57,7 @@ def act(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 @st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached_query(module: str, name: str, store_path: str, version: tuple[int, int], args: tuple[Any, ...],
+def _cached_query(module: str, name: str, store_path: str, version: tuple[int, ...], args: tuple[Any, ...],
                   kwargs: tuple[tuple[str, Any], ...] = ()) -> Any:
     fn = getattr(importlib.import_module(module), name)
     return fn(get_runtime().store.cursor(), *args, **dict(kwargs))
@@ -75,17 +78,31 @@ def guard(page_key: str) -> Actor:
 
 
 def page_header(title: str, page_key: str) -> tuple[Runtime, Actor]:
-    """Access check, title and data freshness: the first lines of every page."""
+    """Access check, title and data freshness (or the first sync's progress): the first lines of every page."""
     actor = guard(page_key)
     runtime = get_runtime()
     st.title(title)
+    if runtime.loading_notice() is not None:
+        _loading_notice(runtime, runtime.has_data())
+        return runtime, actor
     state = freshness(runtime.store.runs(), utc_now(), runtime.stale_after)
     if state.level in ("fresh", "running"):
         st.caption(f":material/sync: {state.text}")
     else:
-        detail = f": {state.error}" if state.error else ""
+        detail = f": {md(state.error)}" if state.error else ""  # an error's text may quote what Stripe sent
         st.warning(f"{state.text}{detail}", icon=":material/sync_problem:")
     return runtime, actor
+
+
+@st.fragment(run_every=LOADING_REFRESH_SECONDS)
+def _loading_notice(runtime: Runtime, had_data: bool) -> None:
+    """The first sync's progress, refreshed in place. The whole page reruns when the first rows arrive
+    and when the sync ends (complete figures, or its error); in between only on the reader's own
+    clicks (each reads what is committed so far), so nobody loses a half-filled form to a refresh."""
+    notice = runtime.loading_notice()
+    if notice is None or (not had_data and runtime.has_data()):
+        st.rerun(scope="app")
+    st.info(notice, icon=":material/downloading:")
 
 
 def sync_with_progress(runtime: Runtime, label: str) -> Any:
@@ -105,11 +122,11 @@ def sync_with_progress(runtime: Runtime, label: str) -> Any:
         worker.start()
         while worker.is_alive():
             if lines:
-                line.write(lines[-1])
+                line.write(md(lines[-1]))
             time.sleep(0.3)
         worker.join()
         if "error" in outcome:
-            status.update(label=f"Sync failed: {outcome['error']}", state="error")
+            status.update(label=f"Sync failed: {md(outcome['error'])}", state="error")
             return None
         result = outcome["result"]
         status.update(label=f"Synced {result.objects:,} objects with {result.requests:,} requests "

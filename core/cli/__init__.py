@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from core.emulator.launcher import EmulatorStartError
 from core.mirror.store import StoreError
 from core.mirror.sync import one_line
 from core.settings import SettingsError
@@ -22,11 +23,12 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def parser() -> argparse.ArgumentParser:
-    from core.cli import sync
+    from core.cli import accounts, sync
 
     root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sync.add_parser(commands)
+    accounts.add_parser(commands)
     emulator = commands.add_parser("emulator", help="serve the local Stripe emulator (demo platform)",
                                    add_help=False)
     emulator.set_defaults(run=_emulator)
@@ -46,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SettingsError, StoreError, StripeApiError) as exc:
+    except (SettingsError, StoreError, StripeApiError, EmulatorStartError) as exc:
         print(f"connect-ops {args.command}: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -42,15 +42,11 @@ def _run(full: bool, quiet: bool) -> int:
     settings = load_settings()
     with ExitStack() as stack:
         if settings.demo_mode:
-            from core.app.demo import demo_settings
-            from core.app.runtime import demo_database
-            from core.emulator.launcher import start_emulator
+            from core.app.runtime import open_demo
 
-            settings = settings.model_copy(update={"connect_ops_db": demo_database(settings)})
             print(f"demo mode (no STRIPE_API_KEY): starting the emulator, scale {settings.connect_ops_demo_scale}")
-            emulator = stack.enter_context(start_emulator(
-                "--scale", settings.connect_ops_demo_scale, "--seed", str(settings.connect_ops_demo_seed)))
-            settings = demo_settings(settings, emulator)
+            settings, emulator = open_demo(settings)  # the app's demo platform and mirror, kept across runs
+            stack.enter_context(emulator)
         # DuckDB's default cache (80% of RAM) grows with the mirror; the sync mostly appends, so a small
         # cache costs little and bounds the process (peak RSS 195/313/391 MB at small/medium/large).
         store = stack.enter_context(Store(settings.connect_ops_db, memory_limit=SYNC_MEMORY_LIMIT))

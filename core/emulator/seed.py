@@ -9,6 +9,7 @@ import functools
 import gc
 import math
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,40 @@ from .state import PLATFORM, Record, State
 class Scale:
     accounts: int
     charges: int
+    per_account: tuple[int, int] | None = None  # a shape: each account draws fewest..most charges (uniform)
 
 
 SCALES = {"small": Scale(50, 5_000), "medium": Scale(500, 100_000), "large": Scale(10_000, 1_000_000)}
+SHAPE = re.compile(r"(\d+)x(\d+)(?:-(\d+))?")
+
+
+def shape_name(accounts: int, fewest: int, most: int) -> str:
+    """The scale name of a platform shape: `accounts` accounts with fewest..most charges each ("500x10-200")."""
+    return f"{accounts}x{fewest}-{most}"
+
+
+def scale_of(name: str) -> Scale:
+    """A named scale, or a shape "NxLO-HI" (or "NxM"): benchmarks size platforms by accounts and charges each."""
+    if name in SCALES:
+        return SCALES[name]
+    found = SHAPE.fullmatch(name)
+    if not found:
+        raise ValueError(f"unknown scale {name!r}: one of {', '.join(SCALES)} or a shape like 500x10-200")
+    accounts, fewest = int(found[1]), int(found[2])
+    most = int(found[3] or fewest)
+    if accounts < 1 or most < fewest:
+        raise ValueError(f"bad shape {name!r}: at least one account, and fewest <= most charges")
+    return Scale(accounts, accounts * (fewest + most) // 2, (fewest, most))
+
+
+def _charge_counts(size: Scale, seed: int, weights: list[float]) -> list[int]:
+    """Charges per account: a share of the scale's total by weight, or for a shape a uniform draw each
+    (own random stream, so named scales stay exactly as they were); dormant accounts (weight 0) get none."""
+    total = sum(weights)
+    if size.per_account is None:
+        return [round(size.charges * w / total) for w in weights]
+    rng = random.Random(seed * 104_729 + 5)
+    return [rng.randint(*size.per_account) if w else 0 for w in weights]
 HISTORY_DAYS = 730
 COUNTRIES = {"US": "usd", "GB": "gbp", "FR": "eur", "DE": "eur", "CA": "cad", "JP": "jpy"}
 COUNTRY_WEIGHTS = {"US": 45, "GB": 15, "FR": 10, "DE": 10, "CA": 12, "JP": 8}
@@ -44,18 +76,40 @@ SPECIAL_NAMES = ["O'Reilly's Pub & Grill", "Café Müller", "Zoë's Ünïcode Em
 MCC = ["5812", "5942", "5999", "7298", "5462", "5941", "5945", "7399"]
 DOCS_DUE = ["individual.verification.document", "external_account", "business_profile.url",
             "company.tax_id", "individual.id_number", "tos_acceptance.date", "representative.dob.day"]
+# A connected account writes its own name, email, description and metadata: these try to become markup,
+# a phishing link or a tracking image in an admin console. Every scale has them, seeded after everything
+# else (own random stream), so the regular accounts and their activity stay exactly as they were.
+HOSTILE_ACCOUNTS: list[dict[str, Any]] = [
+    {"name": "[Verify your account](https://phish.example)",
+     "description": "[Claim your refund](https://phish.example/refund) ![](https://tracker.example/d.png)",
+     "statement_descriptor": "[PAY](PHISH.EXAMPLE)",
+     "metadata": {"support_note": "[Reset your password](https://phish.example/reset)"}},
+    {"name": "![x](https://tracker.example/p.png)",
+     "metadata": {"logo": "![logo](https://tracker.example/m.png)"}},
+    {"name": "<img src=x onerror=alert(1)>",
+     "metadata": {"bio": "<script>alert(document.cookie)</script>", "note_<b>": "**bold** _it_ `code`"}},
+    {"name": ("Longest Name Holdings " * 14)[:300]},
+    {"name": "Refund Desk \u202emoc.elpmaxe-hsihp\u202c"},  # right-to-left override: shows "phish-example.com"
+    {"name": "Pay\u200bPal\u200c Sup\u200dport\u2060 Team\ufeff"},  # zero-width characters in a familiar name
+    {"name": ":red[**URGENT**] :material/warning: $x^2$ ~~Shop~~ :smile:",
+     "email": "**urgent**_reply_+~~x~~@phish.example",
+     "description": "# Call us\n> now\n- [Pay here](https://phish.example/pay)",
+     "metadata": {"html_note": "<a href=\"https://phish.example\">Stripe</a> :material/lock: $$1$$"}},
+]
+HOSTILE_CHARGES = 12  # each hostile account gets a little activity, so its merchant page has every tab
 
 
-def generate(seed: int = 42, scale: str = "small", anchor: int | None = None) -> State:
-    """Build the demo platform. `anchor` is the end of history (default: today's midnight UTC)."""
-    end = anchor if anchor is not None else int(time.time()) // DAY * DAY
+def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, clock_offset: float = 0.0) -> State:
+    """Build the demo platform. `anchor` is the end of history (default: today's midnight UTC, by the
+    emulator's clock, which runs `clock_offset` seconds off this machine's, as a skewed server's would)."""
+    end = anchor if anchor is not None else int(time.time() + clock_offset) // DAY * DAY
     # Millions of small dicts and no reference cycles: the cyclic collector would only rescan them
     # over and over, so it is off while building. Afterwards the seeded objects are frozen out of
     # its generations, so later collections in the server do not walk them either.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        state = _generate(seed, scale, end)
+        state = _generate(seed, scale, end, clock_offset)
     finally:
         if was_enabled:
             gc.enable()
@@ -63,21 +117,20 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None) ->
     return state
 
 
-def _generate(seed: int, scale: str, end: int) -> State:
-    state = State(seed=seed, now=lambda: int(time.time()))
+def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> State:
+    state = State(seed=seed, now=lambda: int(time.time() + clock_offset))
     state.bulk_loading = True
     state.event_cutoff = end - ledger.EVENT_RETENTION  # relative to the anchor: the same events every run
     _SHARED.clear()
     rng = random.Random(seed)
-    size = SCALES[scale]
+    size = scale_of(scale)
     accounts = [_account(state, rng, i, end) for i in range(size.accounts)]
     _share_bank_fingerprints(rng, accounts)
     weights = [0.0 if a["_profile"] == "dormant" else rng.lognormvariate(0, 1.1) for a in accounts]
-    total = sum(weights)
-    for acct, weight in zip(accounts, weights):
-        count = round(size.charges * weight / total)
+    for acct, count in zip(accounts, _charge_counts(size, seed, weights)):
         _activity(state, rng, acct, count, end)
     _platform_payouts(state, end)
+    accounts += _hostile_accounts(state, seed, size.accounts, end)
     _mark_unknown_fields(state, rng)
     for acct in accounts:
         acct.pop("_profile", None)
@@ -145,6 +198,26 @@ def _account(state: State, rng: random.Random, index: int, end: int) -> Record:
     if kind != "standard" and rng.random() < 0.1:
         rec["on_behalf_of"] = True
     return state.add("accounts", rec, PLATFORM)
+
+
+def _hostile_accounts(state: State, seed: int, first_index: int, end: int) -> list[Record]:
+    """HOSTILE_ACCOUNTS as enabled accounts with nothing due and a little activity, from their own stream."""
+    rng = random.Random(seed * 7919 + 11)
+    out: list[Record] = []
+    for k, spec in enumerate(HOSTILE_ACCOUNTS):
+        acct = _account(state, rng, first_index + k, end)
+        name = spec["name"]
+        acct.update(business_name=name, product_description=spec.get("description", f"{name} sells online."),
+                    statement_descriptor=spec.get("statement_descriptor", acct["statement_descriptor"]),
+                    requirements={"eventually_due": [], "currently_due": [], "past_due": [], "pending_verification": []},
+                    future_requirements={}, charges_enabled=True, payouts_enabled=True, details_submitted=True,
+                    capabilities={"card_payments": "active", "transfers": "active"}, _profile="normal")
+        acct["email"] = spec.get("email", acct["email"])
+        acct["legal"]["name"] = name
+        acct["metadata"].update(spec.get("metadata", {}))
+        _activity(state, rng, acct, HOSTILE_CHARGES, end)
+        out.append(acct)
+    return out
 
 
 def _profile(rng: random.Random, index: int) -> str:

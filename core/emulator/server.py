@@ -1,6 +1,7 @@
 """The HTTP layer: Stripe's auth, scoping, idempotency, faults and JSON errors over a threaded server."""
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import threading
@@ -14,6 +15,7 @@ from . import api, control, objects
 from .api import ApiError, Call
 from .faults import Faults
 from .params import ParamError, parse
+from .persist import StateFile, saving
 from .state import PLATFORM, State
 
 DEFAULT_API_KEY = "sk_test_emulator"
@@ -29,16 +31,21 @@ class Stats:
 
     def reset(self) -> None:
         self.by_endpoint: Counter[str] = Counter()
+        self.by_account: Counter[str] = Counter()  # requests made with a Stripe-Account header, by account
         self.rate_limited = 0
         self.errors_injected = 0
+        self.dropped = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"requests": sum(self.by_endpoint.values()), "by_endpoint": dict(self.by_endpoint),
-                "rate_limited": self.rate_limited, "errors_injected": self.errors_injected}
+                "rate_limited": self.rate_limited, "errors_injected": self.errors_injected,
+                "dropped": self.dropped, "by_account": dict(self.by_account)}
 
 
 class Emulator:
     """Everything one server needs: state, key, faults and counters."""
+
+    persist: StateFile | None = None  # --state-file: every write is saved before it is answered
 
     def __init__(self, state: State, api_key: str = DEFAULT_API_KEY, faults: Faults | None = None) -> None:
         self.state = state
@@ -51,7 +58,8 @@ class Emulator:
         request_id = "req_" + self.state.new_id("req")[4:18]
         out = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", STRIPE_VERSION)}
         try:
-            status, body_json, extra = self._dispatch(method, target, headers, body, request_id)
+            with saving(self.persist, self.state, method):
+                status, body_json, extra = self._dispatch(method, target, headers, body, request_id)
             out.update(extra)
             return status, out, body_json
         except ApiError as exc:
@@ -77,6 +85,8 @@ class Emulator:
                                 "https://stripe.com/docs/rate-limits.", code="rate_limit")
         with self.stats.lock:
             self.stats.by_endpoint[endpoint] += 1
+            if headers.get("stripe-account"):
+                self.stats.by_account[headers["stripe-account"]] += 1
         if self.faults.should_fail():
             with self.stats.lock:
                 self.stats.errors_injected += 1
@@ -87,7 +97,7 @@ class Emulator:
         key = headers.get("idempotency-key") if method == "POST" else None
         with self.state.lock:
             scope = self._scope(headers.get("stripe-account"))
-            call = Call(method, path, params, scope, int(time.time()), request_id, key, match)
+            call = Call(method, path, params, scope, self.state.now(), request_id, key, match)
             if key:
                 return self._idempotent(call, route, key)
             return 200, _expand(self.state, route.handler(self.state, call), params.get("expand")), {}
@@ -105,7 +115,7 @@ class Emulator:
         if not account:
             return PLATFORM
         rec = self.state.records.get(account)
-        if rec is None or rec["_resource"] != "accounts":
+        if rec is None or rec["_resource"] != "accounts" or rec.get("_deauthorized"):
             raise ApiError(403, f"The provided key '{self.api_key[:8]}****{self.api_key[-4:]}' does not have access "
                                 f"to account '{account}' (or that account does not exist). Application access may "
                                 "have been revoked.", "invalid_request_error", code="account_invalid")
@@ -189,6 +199,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the app read stdout
         return
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header by the emulator's clock (skewed with --clock-offset), as Stripe's is by its own."""
+        now = self.server.emulator.state.now() if timestamp is None else timestamp
+        return email.utils.formatdate(now, usegmt=True)
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
@@ -198,6 +213,11 @@ class Handler(BaseHTTPRequestHandler):
         status, out_headers, payload = emulator.handle(self.command, self.path, headers, body)
         if delay:
             time.sleep(delay)
+        if not self.path.startswith("/_emulator/") and emulator.faults.should_drop():
+            self.close_connection = True  # handled (a POST took effect) but never answered, as a dropped link
+            with emulator.stats.lock:
+                emulator.stats.dropped += 1
+            return
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

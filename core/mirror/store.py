@@ -183,7 +183,7 @@ class Store:
     def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:" and not self.path.startswith("md:"):
-            _make_folder(Path(self.path))
+            ensure_database_folder(Path(self.path))
         self._conn = _connect(self.path)
         if memory_limit:  # DuckDB's default (80% of RAM) lets a long sync's page cache grow unbounded
             self._conn.execute(f"SET memory_limit = '{memory_limit}'")
@@ -483,7 +483,8 @@ def dict_rows(db: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any] = ())
     return [dict(zip(names, row)) for row in result.fetchall()]
 
 
-def _make_folder(path: Path) -> None:
+def ensure_database_folder(path: Path) -> None:
+    """The folder a database file goes in exists (made if need be), or a StoreError that names the setting."""
     if path.is_dir():
         raise StoreError(f"CONNECT_OPS_DB={path} is a folder; give the path of a .duckdb file")
     try:

@@ -14,6 +14,11 @@ from pydantic import BaseModel
 from core.account_status import LABELS, STATUS_SQL, STATUSES
 
 OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response", "warning_under_review", "under_review")
+# The GMV definition, shared by the overview (platform totals) and the merchants list (per account):
+# succeeded charges that are not the `py_` payments transfers create, counted for the merchant whose scope
+# they are in (direct charges) or whose account a platform charge pays (destination charges).
+GMV_CHARGES = "status = 'succeeded' AND source_transfer_id IS NULL"
+GMV_MERCHANT = "coalesce(account, transfer_destination_id)"
 
 
 class Money(BaseModel):
@@ -51,9 +56,9 @@ def accounts_by_status(db: duckdb.DuckDBPyConnection) -> list[StatusCount]:
 def gmv(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:
     """Succeeded charges by currency in [start, end): what buyers paid, refunds not deducted."""
     return _money(db.execute(
-        """SELECT currency, sum(amount), count(*) FROM charges
-           WHERE status = 'succeeded' AND source_transfer_id IS NULL AND created >= ? AND created < ?
-           GROUP BY currency ORDER BY sum(amount) DESC""", [start, end]).fetchall())
+        f"""SELECT currency, sum(amount), count(*) FROM charges
+            WHERE {GMV_CHARGES} AND created >= ? AND created < ?
+            GROUP BY currency ORDER BY sum(amount) DESC""", [start, end]).fetchall())
 
 
 def fee_revenue(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:

@@ -45,6 +45,7 @@ class Profile(BaseModel):
     metadata: dict[str, str]
     bank_accounts: list[dict[str, Any]]
     raw: dict[str, Any]
+    disconnected_at: datetime | None = None  # left the platform: the data is as it was then, no longer synced
 
 
 def _when(ts: int | None) -> datetime | None:
@@ -52,7 +53,8 @@ def _when(ts: int | None) -> datetime | None:
 
 
 def profile(db: duckdb.DuckDBPyConnection, account_id: str) -> Profile | None:
-    row = db.execute("SELECT raw, created FROM connected_accounts WHERE id = ?", [account_id]).fetchone()
+    row = db.execute("SELECT a.raw, a.created, d.disconnected_at FROM connected_accounts a "
+                     "LEFT JOIN account_disconnections d ON d.account_id = a.id WHERE a.id = ?", [account_id]).fetchone()
     if row is None:
         return None
     raw = json.loads(row[0])
@@ -68,7 +70,7 @@ def profile(db: duckdb.DuckDBPyConnection, account_id: str) -> Profile | None:
         capabilities=raw.get("capabilities") or {}, requirements=_requirements(req, future),
         payout_schedule=((raw.get("settings") or {}).get("payouts") or {}).get("schedule") or {},
         metadata=raw.get("metadata") or {}, bank_accounts=(raw.get("external_accounts") or {}).get("data") or [],
-        raw=raw)
+        raw=raw, disconnected_at=row[2])
 
 
 def _requirements(req: dict[str, Any], future: dict[str, Any]) -> list[Requirement]:
@@ -89,14 +91,21 @@ def _requirements(req: dict[str, Any], future: dict[str, Any]) -> list[Requireme
     return out
 
 
+# An account's balance: available and pending per currency, summed from the balance transactions in its
+# scope (one definition for the merchant page and the accounts list; `$now` is bound by the caller).
+BALANCES_SQL = """
+    SELECT account, currency,
+           sum(net) FILTER (WHERE available_on <= $now) AS available,
+           coalesce(sum(net) FILTER (WHERE available_on > $now), 0) AS pending
+    FROM balance_transactions WHERE account IS NOT NULL GROUP BY account, currency"""
+
+
 def balances(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
     """Available and pending per currency, summed from the account's balance transactions."""
-    now = now or utc_now()
-    return _rows(db, """
-        SELECT currency,
-               sum(net) FILTER (WHERE available_on <= ?) AS available,
-               coalesce(sum(net) FILTER (WHERE available_on > ?), 0) AS pending
-        FROM balance_transactions WHERE account = ? GROUP BY currency ORDER BY currency""", [now, now, account_id])
+    result = db.execute(f"SELECT currency, available, pending FROM ({BALANCES_SQL}) WHERE account = $account "
+                        "ORDER BY currency", {"now": now or utc_now(), "account": account_id})
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def ledger(db: duckdb.DuckDBPyConnection, account_id: str, limit: int = 200) -> list[dict[str, Any]]:

@@ -65,3 +65,38 @@ def test_scheduler_keeps_the_error_and_runs_again() -> None:
     time.sleep(0.2)
     scheduler.stop()
     assert len(calls) > 2, "the background loop survives failures"
+
+
+def test_scheduler_first_run_at_once_then_every_interval() -> None:
+    """start(first_delay=0): the first sync runs now, not after a whole interval; progress is kept."""
+    ran = threading.Event()
+    release = threading.Event()
+
+    def sync(progress):
+        progress("12,345 objects so far")
+        ran.set()
+        release.wait(5)
+        return "ok"
+
+    scheduler = SyncScheduler(sync, interval_seconds=3600)
+    scheduler.start(first_delay=0)
+    try:
+        assert ran.wait(2), "the first run started at once"
+        assert scheduler.running and scheduler.progress_line == "12,345 objects so far" and scheduler.ticks == 1
+        release.set()
+        deadline = time.monotonic() + 2
+        while scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not scheduler.running and scheduler.version == 1
+    finally:
+        release.set()
+        scheduler.stop(wait=True)
+
+
+def test_scheduler_by_default_waits_an_interval() -> None:
+    calls = []
+    scheduler = SyncScheduler(lambda progress: calls.append(1), interval_seconds=3600)
+    scheduler.start()
+    time.sleep(0.3)
+    scheduler.stop(wait=True)
+    assert calls == []

@@ -10,6 +10,7 @@ import pytest
 from core.emulator.launcher import EmulatorProcess, start_emulator
 from core.mirror.store import Store
 from core.mirror.sync import sync
+from core.support import merchant
 from tests.mirror.test_sync import SMALL, api_for, assert_store_equals_source, control, dump, sdk
 
 
@@ -46,6 +47,8 @@ def test_a_deauthorized_account_is_marked_kept_and_no_longer_polled(emu: Emulato
         after = store.cursor().execute("SELECT count(*) FROM charges WHERE account = ?", [gone]).fetchone()
         assert after == charges_before  # its history stays for finance and tax
         assert_store_equals_source(store, emu, since=time.time() - 60, frozen=frozenset({gone}))
+        shown = merchant.profile(store.cursor(), gone)  # what its merchant page says
+        assert shown is not None and shown.disconnected_at is not None
 
         control(emu, "POST", "/_emulator/stats/reset")
         again = sync(store, api_for(emu))

@@ -1,4 +1,8 @@
-"""Page tests share one demo runtime per process: the small emulator, synced once into a temp DuckDB."""
+"""Page tests share one demo runtime per process: the small emulator, synced once into a temp DuckDB.
+
+The app never waits for its first sync (pages show what is loaded so far); these tests want complete
+data, so `open_app` waits once for the runtime's first sync to finish before the first page runs.
+"""
 from __future__ import annotations
 
 import os
@@ -29,8 +33,16 @@ def demo_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
             os.environ[key] = value
 
 
+def wait_for_first_sync(timeout: float = 300) -> None:
+    """Start the session's demo runtime if need be and wait until its first sync has succeeded."""
+    from core.app.st_runtime import get_runtime
+
+    get_runtime().wait_for_first_sync(timeout)
+
+
 def open_app(role: str = "admin", timeout: float = 300) -> AppTest:
-    """The app as the demo user in `role`, after the first-run backfill."""
+    """The app as the demo user in `role`, with the demo platform completely loaded."""
+    wait_for_first_sync(timeout)
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state["actor_role"] = role  # what the sidebar's role switcher remembers
     return at.run()
