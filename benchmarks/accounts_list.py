@@ -17,9 +17,6 @@ summed again then; core/support/accounts.py caches them per data version and min
 from __future__ import annotations
 
 import argparse
-import gc
-import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,55 +28,9 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import build, line, rss_mb  # noqa: E402
 from core.support import accounts
 from core.support.accounts import AccountFilters, accounts_page
-
-BATCH = 2_000  # objects per upsert_json call
-TABLES_BUILT = ("accounts", "charges", "transfers", "payouts", "application_fees", "refunds", "disputes",
-                "balance_transactions")
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def build(scale: str, path: Path, seed: int) -> None:
-    """The demo platform at `scale`, written straight into a mirror at `path` (no emulator server, no HTTP)."""
-    from core.emulator import objects
-    from core.emulator import seed as demo_seed
-    from core.mirror.schema import table_of
-    from core.mirror.store import Store
-
-    started = time.monotonic()
-    state = demo_seed.generate(seed, scale)
-    print(f"seeded {scale} (seed {seed}) in {time.monotonic() - started:.0f} s, peak RSS {rss_mb():,.0f} MB",
-          flush=True)
-    written = 0
-    with Store(path, memory_limit="1GB") as store:
-        def write(table: str, batch: list[tuple[str, str, bool]]) -> int:
-            with store.transaction() as conn:  # a fresh table: append, as a sync's first listing does
-                return store.upsert_json(conn, table, batch, append=True)
-
-        for resource_name in TABLES_BUILT:
-            table, t0, n = table_of(resource_name), time.monotonic(), 0
-            batch: list[tuple[str, str, bool]] = []
-            for rec in state.all_of(resource_name):
-                batch.append((rec["_scope"] or "", json.dumps(objects.render(state, rec), separators=(",", ":")),
-                              False))
-                if len(batch) >= BATCH:
-                    n += write(table, batch)
-                    batch = []
-            n += write(table, batch) if batch else 0
-            written += n
-            print(f"  {table}: {n:,} rows in {time.monotonic() - t0:.0f} s", flush=True)
-        with store.transaction() as conn:  # a finished run, so the mirror reads as synced
-            conn.execute("INSERT INTO sync_runs (mode, started_at, finished_at, status, objects) "
-                         "VALUES ('full', now(), now(), 'succeeded', ?)", [written])
-    del state
-    gc.collect()
-    print(f"built {path}: {written:,} objects in {time.monotonic() - started:.0f} s, peak RSS {rss_mb():,.0f} MB",
-          flush=True)
-
 
 def combinations(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, AccountFilters]]:
     """What people click: the default view, each filter, sorts on every column, deep pages."""
@@ -109,16 +60,6 @@ def combinations(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, AccountFilte
                                                      "volume", "requirements_due", "deadline", "failed_payouts",
                                                      "open_disputes", "last_charge")]
     return mix
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def line(label: str, values: list[float]) -> str:
-    return (f"{label:<16} n={len(values):>4}  p50 {statistics.median(values):7.1f}  p95 {pct(values, 95):7.1f}  "
-            f"max {max(values):7.1f} ms")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import line  # noqa: E402
 from core.support.lookup import lookup  # noqa: E402
 
 
@@ -84,16 +85,6 @@ def query_mix(cur: duckdb.DuckDBPyConnection, rng: random.Random) -> list[tuple[
     add("odd", ["", "a", "%", "_", "'", "\\", "🌸", "'; DROP TABLE connected_accounts;--", "100%", "xyz nothing",
                 "example"])
     return mix
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def line(label: str, values: list[float]) -> str:
-    return (f"{label:<14} n={len(values):>4}  p50 {statistics.median(values):7.1f}  p95 {pct(values, 95):7.1f}  "
-            f"max {max(values):7.1f} ms")
 
 
 def main() -> None:

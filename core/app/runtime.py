@@ -36,6 +36,7 @@ class Runtime:
     scheduler: SyncScheduler
     demo: bool
     emulator: EmulatorProcess | None = None
+    api: StripeApi | None = None  # one client per process: syncs and actions share its rate budget and clock
     writes: int = 0  # actions that changed the mirror since start; part of the data version
     _synced: bool = field(default=False, repr=False)  # a sync has succeeded (it stays true)
 
@@ -47,7 +48,7 @@ class Runtime:
         return self.scheduler.version, loading, self.writes
 
     def action_context(self) -> Context:
-        return Context(self.store, stripe_api(self.settings))
+        return Context(self.store, self.api or stripe_api(self.settings))
 
     @property
     def stale_after(self) -> timedelta:
@@ -125,12 +126,13 @@ def stripe_api(settings: Settings) -> StripeApi:
                      max_rps_per_endpoint=settings.max_rps_per_endpoint)
 
 
-def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False) -> SyncResult:
+def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False,
+             api: StripeApi | None = None) -> SyncResult:
     """One sync run with the configured rate budget, in this process (DuckDB's single writer).
 
     `progress` gets one line about once a second: "12,345 objects so far" (committed, so pages see them).
     """
-    api = stripe_api(settings)
+    api = api or stripe_api(settings)
     if progress is None:
         return SyncEngine(store, api).run(full)
     last: list[str] = []
@@ -192,7 +194,11 @@ def build_runtime(settings: Settings | None = None, sync: SyncFunction | None = 
             emulator.stop()
         raise
     store.close_interrupted_runs()
-    run = sync or run_sync
-    scheduler = SyncScheduler(lambda progress: run(settings, store, progress),
-                              settings.connect_ops_sync_interval_minutes * 60)
-    return Runtime(settings, store, scheduler, demo, emulator)
+    api = stripe_api(settings)
+    if sync is None:
+        scheduler = SyncScheduler(lambda progress: run_sync(settings, store, progress, api=api),
+                                  settings.connect_ops_sync_interval_minutes * 60)
+    else:
+        scheduler = SyncScheduler(lambda progress: sync(settings, store, progress),
+                                  settings.connect_ops_sync_interval_minutes * 60)
+    return Runtime(settings, store, scheduler, demo, emulator, api=api)

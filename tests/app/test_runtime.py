@@ -133,6 +133,9 @@ def test_real_key_first_sync_starts_at_once_with_progress(emulator: EmulatorProc
                 assert runtime.no_data_text() == "No data yet — the first sync is running"
             time.sleep(0.05)
         runtime.wait_for_first_sync(10)
+        # one client per process: the sync's requests and the actions' share one rate budget
+        assert runtime.api is not None and runtime.action_context().api is runtime.api
+        assert runtime.api.stats.requests > 0, "the sync did not go through the runtime's client"
         assert any(n and n.startswith("Loading the platform from Stripe: ") and "objects so far; figures are "
                    "partial until it finishes." in n for n in notices), notices
         assert runtime.has_data() and runtime.loading_notice() is None and runtime.no_data_text() is None
