@@ -142,3 +142,26 @@ def test_unknown_email_gets_no_access(browser, app_url: str, oidc_server: str) -
     expect(page.get_by_role("heading", name="No access")).to_be_visible()
     expect(page.get_by_text("stranger@example.com")).to_be_visible()
     context.close()
+
+
+def test_merchants_list_and_hostile_names_stay_text_in_a_real_browser(browser, app_url: str, oidc_server: str) -> None:
+    """The demo seeds merchants named like a phishing link and a tracking image: in Chromium they must
+    be shown as text, with no link to or request for their hosts (AppTest cannot see the rendered DOM)."""
+    context, page = _sign_in(browser, app_url, oidc_server, "ada@example.com", "Ada Admin")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    page.goto(f"{app_url}/merchants")
+    expect(page.get_by_role("heading", name="Merchants")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the accounts list, before any search
+    page.get_by_placeholder("acct_", exact=False).fill("Verify your account")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Verify your account", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Open").first.click()
+    expect(page.get_by_text("Verify your account", exact=False).first).to_be_visible()
+    links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    images = page.eval_on_selector_all("img[src]", "els => els.map(e => e.src)")
+    assert not [h for h in links if "phish.example" in h or "tracker.example" in h], links
+    assert not [s for s in images if "tracker.example" in s], images
+    assert not [u for u in requested if "phish.example" in u or "tracker.example" in u], requested
+    context.close()
