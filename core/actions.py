@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel
 
 from core import audit
@@ -62,8 +63,12 @@ def _check_reason(reason: str | None) -> str:
 
 def perform(ctx: Context, actor: Actor, action: str, *, account_id: str | None, target_id: str | None,
              params: dict[str, Any], reason: str | None, call: Callable[[str], Any],
-             resync: Callable[[Any], Resynced], done: Callable[[Any], ActionResult]) -> ActionResult:
-    """The one path every Stripe mutation takes."""
+             resync: Callable[[Any], Resynced], done: Callable[[Any], ActionResult],
+             record: Callable[[duckdb.DuckDBPyConnection, Any, int], None] | None = None) -> ActionResult:
+    """The one path every Stripe mutation takes.
+
+    `record(conn, obj, audit_id)` writes the action's own rows (a review state, what to restore later) in
+    the transaction of its audit row: both are there, or neither."""
     try:
         require(actor, f"action:{action}")
     except PermissionDenied as exc:
@@ -94,6 +99,8 @@ def perform(ctx: Context, actor: Actor, action: str, *, account_id: str | None, 
         audit_id = audit.record(conn, actor, action, account_id=account_id, target_id=target_id, params=params,
                                 reason=why, result="replayed" if replayed else "succeeded",
                                 stripe_request_id=request_id, idempotency_key=key)
+        if record is not None:
+            record(conn, obj, audit_id)
     result = done(obj)
     return result.model_copy(update={"audit_id": audit_id, "stripe_request_id": request_id, "repeated": replayed})
 

@@ -27,16 +27,18 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "action:sync",
     }),
     Role.RISK: frozenset({
-        "page:overview", "page:merchants", "page:risk",
+        "page:overview", "page:merchants", "page:risk", "page:explore",
         "action:pause_payouts", "action:reject_account", "action:clear_review", "action:note", "action:sync",
     }),
     Role.FINANCE: frozenset({
-        "page:overview", "page:merchants", "page:revenue", "page:tax_forms", "action:sync",
+        "page:overview", "page:merchants", "page:revenue", "page:tax_forms", "page:explore", "action:sync",
+        "action:tax_form_override",
     }),
     Role.ADMIN: frozenset({
-        "page:overview", "page:merchants", "page:risk", "page:revenue", "page:tax_forms", "page:audit",
+        "page:overview", "page:merchants", "page:risk", "page:revenue", "page:tax_forms", "page:audit", "page:explore",
         "action:login_link", "action:account_link", "action:refund", "action:payout_schedule", "action:note",
         "action:pause_payouts", "action:reject_account", "action:clear_review", "action:sync",
+        "action:tax_form_override",
     }),
 }
 

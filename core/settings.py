@@ -49,12 +49,16 @@ class Settings(BaseSettings):
 
     stripe_api_key: str | None = Field(default=None, description="Secret (sk_) or restricted (rk_) key.")
     stripe_api_base: str = STRIPE_API_BASE
+    stripe_api_version: str | None = Field(default=None, description="Stripe-Version to send; none: the SDK's own.")
     connect_ops_db: Path = Path("data/connect_ops.duckdb")
     connect_ops_max_rps: float | None = Field(default=None, gt=0)
     connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0)
     connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
     connect_ops_demo_scale: Literal["small", "medium", "large"] = "small"  # medium (~800k objects), large: opt-in
     connect_ops_demo_seed: int = 42
+    connect_ops_tax_form_type: Literal["k", "nec"] = "k"  # the platform's default 1099 (per-account overrides in DuckDB)
+    connect_ops_tax_calculation_method: Literal["payments_including_fees", "payments_excluding_fees",
+                                                "payouts_only"] = "payments_including_fees"
     roles: dict[str, list[str]] = Field(default_factory=dict, description="[roles] in secrets: role -> emails")
     auth: dict[str, Any] | None = Field(default=None, description="[auth] in secrets: Streamlit's OIDC config")
 
@@ -84,6 +88,15 @@ class Settings(BaseSettings):
         if not isinstance(value, dict):
             raise ValueError("[roles] must be a table of role = [emails]")
         return {str(k): [v] if isinstance(v, str) else list(v) for k, v in value.items()}
+
+    @field_validator("stripe_api_version", mode="before")
+    @classmethod
+    def _version_shape(cls, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not re.match(r"^\d{4}-\d{2}-\d{2}\.[a-z]+$", str(value).strip()):
+            raise ValueError("STRIPE_API_VERSION must look like 2026-10-28.endive (or a .preview version)")
+        return str(value).strip()
 
     @field_validator("stripe_api_base")
     @classmethod

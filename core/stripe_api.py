@@ -229,10 +229,12 @@ class StripeApi:
         max_attempts: int = 10,
         backoff_base: float = 0.25,
         backoff_cap: float = 8.0,
+        stripe_version: str | None = None,
     ) -> None:
         self.client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base}, max_network_retries=0
+            api_key, base_addresses={"api": api_base}, max_network_retries=0, stripe_version=stripe_version
         )
+        self.api_version: str = stripe_version or stripe.api_version  # what every request says (Stripe-Version)
         self.api_base = api_base
         self.max_rps_per_endpoint = max_rps_per_endpoint
         self.global_bucket = TokenBucket(max_rps)

@@ -11,6 +11,7 @@ from core.auth import allowed
 from core.money import format_amount
 from core.app.st_runtime import page_header, query, sync_with_progress
 from core.overview.sync_history import sync_history
+from core.revenue.definitions import DEFINITIONS
 
 runtime, actor = page_header("Overview", "overview")
 
@@ -47,14 +48,17 @@ with cols[0].container(border=True):
             st.markdown(f"{row.label}: **{row.count:,}**")
     link("merchants", "Find a merchant")
 with cols[1].container(border=True):
-    st.markdown(f"**GMV** · {label.lower()} · per currency, never summed across currencies")
+    st.markdown(f"**GMV** · {label.lower()} · per currency, never summed across currencies",
+                help=DEFINITIONS["gmv"].help)
     if data is None:
         st.caption(empty)
     else:
         st.markdown(money_lines(data.gmv))
     link("revenue", "Revenue by period, country and merchant")
 with cols[2].container(border=True):
-    st.markdown(f"**Application-fee revenue** · {label.lower()}")
+    st.markdown(f"**Application-fee revenue** · {label.lower()}",
+                help=f"{DEFINITIONS['application_fees'].help} Less fee refunds. Revenue with implicit fees: "
+                     "the Revenue page.")
     if data is None:
         st.caption(empty)
     else:

@@ -26,6 +26,7 @@ PAGES = (
     PageSpec("risk", "Risk queue", ":material/policy:", "Risk"),
     PageSpec("revenue", "Revenue", ":material/payments:", "Finance"),
     PageSpec("tax_forms", "Tax forms", ":material/description:", "Finance"),
+    PageSpec("explore", "SQL explorer", ":material/query_stats:", "Analysis"),
     PageSpec("audit", "Audit log", ":material/history:", "Admin"),
 )
 

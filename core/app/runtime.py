@@ -123,7 +123,7 @@ class Runtime:
 def stripe_api(settings: Settings) -> StripeApi:
     """The API client for these settings: their key, base URL and rate budget."""
     return StripeApi(settings.stripe_api_key or "", settings.stripe_api_base, max_rps=settings.max_rps,
-                     max_rps_per_endpoint=settings.max_rps_per_endpoint)
+                     max_rps_per_endpoint=settings.max_rps_per_endpoint, stripe_version=settings.stripe_api_version)
 
 
 def run_sync(settings: Settings, store: Store, progress: Progress | None = None, full: bool = False,
@@ -145,6 +145,15 @@ def run_sync(settings: Settings, store: Store, progress: Progress | None = None,
 
     engine = SyncEngine(store, api, progress=summary, progress_every=1.0)
     return engine.run(full)
+
+
+def after_sync(store: Store, result: Any) -> Any:
+    """What follows every successful sync in the app: the risk queue is assessed at once (no page waits for
+    it) and cleared accounts that came back are written down (core/risk/queue.py; it never raises)."""
+    from core.risk.queue import refresh_after_sync
+
+    refresh_after_sync(store)
+    return result
 
 
 def demo_database_path(settings: Settings) -> Path:
@@ -194,9 +203,10 @@ def build_runtime(settings: Settings | None = None, sync: SyncFunction | None = 
             emulator.stop()
         raise
     store.close_interrupted_runs()
+    store.lock_down()  # no files, no network, no SET for this process's DuckDB (the SQL explorer's last wall)
     api = stripe_api(settings)
     if sync is None:
-        scheduler = SyncScheduler(lambda progress: run_sync(settings, store, progress, api=api),
+        scheduler = SyncScheduler(lambda progress: after_sync(store, run_sync(settings, store, progress, api=api)),
                                   settings.connect_ops_sync_interval_minutes * 60)
     else:
         scheduler = SyncScheduler(lambda progress: sync(settings, store, progress),

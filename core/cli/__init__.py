@@ -3,6 +3,10 @@
     connect-ops sync [--full] [--quiet]      one sync into the mirror (when the app is not running)
     connect-ops emulator [--port ...]        the local Stripe emulator (see --help)
     connect-ops accounts [filters] [--format csv|json]   the Merchants page's accounts list
+    connect-ops revenue --from D --to D [--by day|week|month] [--format json|csv]   the Revenue page's figures
+    connect-ops tax-forms --year YYYY [--format json|csv]  1099 forms per US account (Tax forms page)
+    connect-ops risk-queue [--limit N] [--format json|csv]  the Risk queue page's ranked accounts
+    connect-ops query "SQL" [--format csv|json]   a read-only query on the mirror (the SQL explorer's guard)
 
 Every failure is one line on stderr and a non-zero exit: a bad setting names the setting, a locked
 database says who holds it, an unreachable API says so. Area exports add a subcommand here.
@@ -23,12 +27,16 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def parser() -> argparse.ArgumentParser:
-    from core.cli import accounts, sync
+    from core.cli import accounts, query, revenue, risk, sync, tax
 
     root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sync.add_parser(commands)
     accounts.add_parser(commands)
+    tax.add_parser(commands)
+    risk.add_parser(commands)
+    revenue.add_parser(commands)
+    query.add_parser(commands)
     emulator = commands.add_parser("emulator", help="serve the local Stripe emulator (demo platform)",
                                    add_help=False)
     emulator.set_defaults(run=_emulator)

@@ -62,6 +62,7 @@ class Call:
     request_id: str
     idempotency_key: str | None = None
     match: dict[str, str] = field(default_factory=dict)
+    api_version: str = ""  # the request's Stripe-Version (the server's default when it sent none)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -343,11 +344,30 @@ def get_reversal(state: State, call: Call) -> Any:
 
 # --- writes -----------------------------------------------------------------------------------
 
+RISK_TOKENS = {"tok_riskLevelElevated": {"risk_level": "elevated", "risk_score": 70, "reason": "elevated_risk_level"},
+               "tok_riskLevelHighest": {"risk_level": "highest", "risk_score": 90, "reason": "highest_risk_level"}}
+
+
+def _transfer_amount(params: dict[str, Any], amount: int, fee: int | None, flow: str) -> int | None:
+    """transfer_data[amount]: what a destination charge sends on (the platform keeps the rest, no fee object)."""
+    data = params.get("transfer_data")
+    if not isinstance(data, dict) or data.get("amount") is None:
+        return None
+    if flow != "destination":
+        raise ApiError(400, "transfer_data[amount] requires transfer_data[destination].", param="transfer_data[amount]")
+    if fee is not None:
+        raise ApiError(400, "You cannot specify both application_fee_amount and transfer_data[amount].",
+                       param="transfer_data[amount]")
+    return _int({"transfer_data[amount]": data["amount"]}, "transfer_data[amount]", 0, amount)
+
+
 @route("POST", "/v1/charges", ("amount", "currency", "source", "description", "metadata", "application_fee_amount",
                                "transfer_data", "destination", "on_behalf_of", "transfer_group", "receipt_email",
                                "capture", "statement_descriptor"))
 def create_charge(state: State, call: Call) -> Any:
-    """Test-mode charges: tok_visa succeeds, tok_chargeDeclined declines, tok_createDispute is disputed."""
+    """Test-mode charges: tok_visa succeeds, tok_chargeDeclined declines, tok_createDispute is disputed;
+    Radar's test tokens set the risk level (tok_riskLevelElevated, tok_riskLevelHighest) or block the
+    charge (tok_chargeDeclinedFraudulent), as https://docs.stripe.com/radar/testing lists them."""
     params = call.params
     amount = _int(params, "amount", 1, 99_999_999)
     if amount is None:
@@ -371,19 +391,24 @@ def create_charge(state: State, call: Call) -> Any:
             raise ApiError(400, "Can only apply an application_fee_amount when the request is made on behalf of "
                                 "another account.", param="application_fee_amount")
         account, flow = {"id": PLATFORM, "default_currency": "usd"}, "separate"
-    if source == "tok_chargeDeclined":
-        ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "failed",
-                             {"description": params.get("description")}, call.request)
+    if source in ("tok_chargeDeclined", "tok_chargeDeclinedFraudulent"):
+        declined = {"description": params.get("description")}
+        if source == "tok_chargeDeclinedFraudulent":
+            declined["outcome"] = {"risk_level": "highest", "risk_score": 95, "type": "blocked",
+                                   "reason": "highest_risk_level"}
+        ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "failed", declined,
+                             call.request)
         raise ApiError(402, "Your card was declined.", type_="card_error", code="card_declined")
     details = {"description": params.get("description"), "metadata": _metadata(params) or {},
                "transfer_group": params.get("transfer_group"), "customer_email": params.get("receipt_email"),
                "card": {"brand": "visa", "last4": "0259" if source == "tok_createDispute" else "4242",
                         "country": "US", "fingerprint": "EmuTestCard42424"},
-               "outcome": {"risk_level": "normal", "risk_score": 12}}
+               "outcome": RISK_TOKENS.get(str(source), {"risk_level": "normal", "risk_score": 12})}
     if flow == "separate":
         details["transfer_group"] = params.get("transfer_group")
     rec = ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "succeeded",
-                               {k: v for k, v in details.items() if v is not None}, call.request)
+                               {k: v for k, v in details.items() if v is not None}, call.request,
+                               transfer_amount=_transfer_amount(params, amount, fee, flow))
     if source == "tok_createDispute":
         ledger.create_dispute(state, call.now, rec, "fraudulent", request=call.request)
     return objects.render(state, rec)
@@ -444,11 +469,11 @@ PAYOUT_INTERVALS = ("manual", "daily", "weekly", "monthly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-@route("POST", "/v1/accounts/{id}", ("metadata", "email", "business_profile", "settings"))
+@route("POST", "/v1/accounts/{id}", ("metadata", "email", "business_profile", "settings", "risk_controls"))
 def update_account(state: State, call: Call) -> Any:
     account = retrieve(state, call, "accounts", call.match["id"])
     params = call.params
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = _risk_control_changes(account, params.get("risk_controls"), call.api_version)
     metadata = _metadata(params)
     if metadata is not None:
         merged = dict(account.get("metadata", {}), **metadata) if metadata else {}
@@ -474,6 +499,76 @@ def update_account(state: State, call: Call) -> Any:
     if changes:
         ledger.update_account(state, call.now, account, changes, call.request)
     return objects.render(state, account)
+
+
+COUNTRY_CURRENCY = {"US": "usd", "GB": "gbp", "FR": "eur", "DE": "eur", "CA": "cad", "JP": "jpy"}
+
+
+@route("POST", "/v1/accounts", ("type", "country", "email", "business_type", "business_profile", "default_currency",
+                                "metadata", "external_account"))
+def create_account(state: State, call: Call) -> Any:
+    """A connected account, as if onboarding finished at once (nothing due), so tests can start from a clean
+    merchant. A bank account given by number gets Stripe's kind of fingerprint: the same number, the same
+    fingerprint, whoever adds it (how platforms spot merchants sharing a bank account)."""
+    if call.scope is not PLATFORM:
+        raise ApiError(400, "This endpoint is only available to platforms, without a Stripe-Account header.")
+    params = call.params
+    kind = _choice(params, "type", ("custom", "express", "standard"), required=True)
+    country = str(params.get("country") or "US").upper()
+    currency = _choice(params, "default_currency", tuple(ledger.USD_PER_UNIT)) or COUNTRY_CURRENCY.get(country)
+    if currency is None:
+        raise ApiError(400, f"Please provide a default_currency for accounts in {country}.", param="default_currency")
+    profile = params.get("business_profile") if isinstance(params.get("business_profile"), dict) else {}
+    check_unknown(profile, ("name", "url", "mcc", "product_description", "support_email", "support_phone"))
+    fields = {"type": kind, "country": country, "default_currency": currency, "email": params.get("email"),
+              "business_type": _choice(params, "business_type", ("individual", "company", "non_profit",
+                                                                  "government_entity")) or "company",
+              "business_name": profile.get("name"), "url": profile.get("url"), "mcc": profile.get("mcc"),
+              "product_description": profile.get("product_description"), "metadata": _metadata(params) or {}}
+    bank = _external_account(params.get("external_account"), country, currency)
+    return objects.render(state, ledger.create_account(state, call.now, fields, bank, call.request))
+
+
+def _external_account(raw: Any, country: str, currency: str) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ApiError(400, "Invalid object", param="external_account")
+    check_unknown(raw, ("object", "country", "currency", "account_number", "routing_number", "account_holder_name"))
+    number = _required(raw, "account_number") if "account_number" in raw else ""
+    if not number.isdigit() or not 4 <= len(number) <= 17:
+        raise ApiError(400, "Missing or invalid account number.", param="external_account[account_number]")
+    routing = str(raw.get("routing_number") or "")
+    return {"country": str(raw.get("country") or country).upper(), "currency": str(raw.get("currency") or currency),
+            "account_number": number, "routing_number": routing or None,
+            "account_holder_name": raw.get("account_holder_name")}
+
+
+def _risk_control_changes(account: Record, controls: Any, api_version: str) -> dict[str, Any]:
+    """`risk_controls[payouts|charges][pause_requested]`: a preview field, so only preview API versions
+    know it. A paused payout or charge side is disabled until unpaused (when nothing else disables it)."""
+    if controls is None:
+        return {}
+    if not is_preview(api_version):
+        raise ApiError(400, "Received unknown parameter: risk_controls", param="risk_controls")
+    if not isinstance(controls, dict):
+        raise ApiError(400, "Invalid object", param="risk_controls")
+    check_unknown(controls, ("payouts", "charges"))
+    current = {side: {"pause_requested": False, **(account.get("risk_controls") or {}).get(side, {})}
+               for side in ("charges", "payouts")}
+    changes: dict[str, Any] = {}
+    for side, flag in (("payouts", "payouts_enabled"), ("charges", "charges_enabled")):
+        raw = controls.get(side)
+        if raw is None:
+            continue
+        if not isinstance(raw, dict) or set(raw) != {"pause_requested"}:
+            raise ApiError(400, "Invalid object", param=f"risk_controls[{side}]")
+        paused = _bool(raw, "pause_requested")
+        current[side] = {"pause_requested": paused}
+        changes[flag] = not paused and not account["requirements"].get("disabled_reason")
+    if changes:
+        changes["risk_controls"] = current
+    return changes
 
 
 def _profile_changes(account: Record, profile: Any) -> dict[str, Any]:
@@ -525,16 +620,30 @@ def _schedule_change(account: Record, settings: Any) -> dict[str, Any] | None:
     return schedule
 
 
-@route("POST", "/v1/accounts/{id}/reject", ("reason",))
+def is_preview(api_version: str) -> bool:
+    """Preview API versions (`2026-10-28.preview`) carry fields that are not generally available yet."""
+    return api_version.endswith(".preview")
+
+
+def reject_reasons(api_version: str) -> tuple[str, ...]:
+    """`reason` values of POST /v1/accounts/{id}/reject: 2026-09-30.endive split `fraud` into four and added
+    `credit` (https://docs.stripe.com/changelog/endive/2026-09-30/updated-reject-reason-codes)."""
+    return ledger.REJECT_REASONS if api_version[:10] < ledger.REJECT_REASONS_SPLIT else ledger.REJECT_REASONS_SINCE_SPLIT
+
+
+@route("POST", "/v1/accounts/{id}/reject", ("reason", "payouts_action"))
 def reject_account(state: State, call: Call) -> Any:
     account = retrieve(state, call, "accounts", call.match["id"])
-    reason = _choice(call.params, "reason", ledger.REJECT_REASONS, required=True)
+    reason = _choice(call.params, "reason", reject_reasons(call.api_version), required=True)
+    if "payouts_action" in call.params and call.api_version[:10] < ledger.PAYOUTS_ACTION_SINCE:
+        raise ApiError(400, "Received unknown parameter: payouts_action", param="payouts_action")
+    pause = _choice(call.params, "payouts_action", ("none", "pause")) != "none"
     if account["type"] == "standard":
         raise ApiError(400, "Only Custom and Express accounts can be rejected: the platform is not liable for "
                             "negative balances of Standard accounts.", param="account")
     if str(account["requirements"].get("disabled_reason") or "").startswith("rejected."):
         raise ApiError(400, f"Account {account['id']} has already been rejected.", param="account")
-    ledger.reject_account(state, call.now, account, str(reason), call.request)
+    ledger.reject_account(state, call.now, account, str(reason), call.request, pause_payouts=pause)
     return objects.render(state, account)
 
 
@@ -600,6 +709,56 @@ def create_reversal(state: State, call: Call) -> Any:
     return objects.render(state, rec)
 
 
+@route("POST", "/v1/transfers", ("amount", "currency", "destination", "source_transaction", "transfer_group",
+                                 "description", "metadata"))
+def create_transfer(state: State, call: Call) -> Any:
+    """Separate charges and transfers: the platform sends part of a charge (`source_transaction`) or of its
+    available balance to a connected account, which gets a `py_` payment."""
+    params = call.params
+    if call.scope is not PLATFORM:
+        raise ApiError(400, "Transfers from a connected account (account debits) are not supported by the emulator.")
+    amount = _int(params, "amount", 1)
+    if amount is None:
+        raise ApiError(400, "Missing required param: amount.", param="amount")
+    currency = str(_choice(params, "currency", tuple(ledger.USD_PER_UNIT), required=True))
+    account = state.get(_required(params, "destination"), PLATFORM, "accounts")
+    if account is None or account.get("_deauthorized"):
+        raise ApiError(400, f"No such destination: '{params['destination']}'", code="resource_missing",
+                       param="destination")
+    charge = _transfer_source(state, params, amount, currency)
+    if charge is None:
+        available = next((b["amount"] for b in objects.balance(state, PLATFORM)["available"]
+                          if b["currency"] == currency), 0)
+        if amount > available:
+            raise ApiError(400, f"Insufficient available {currency} balance for this transfer ({available}); "
+                                "pass source_transaction to transfer from a charge.", code="balance_insufficient",
+                           param="amount")
+    rec = ledger.create_transfer(state, call.now, account, amount, currency, source_charge=charge,
+                                 transfer_group=params.get("transfer_group"), request=call.request)
+    rec.update({k: v for k, v in (("description", params.get("description")), ("metadata", _metadata(params)))
+                if v is not None})
+    return objects.render(state, rec)
+
+
+def _transfer_source(state: State, params: dict[str, Any], amount: int, currency: str) -> Record | None:
+    """The platform charge a transfer draws on: succeeded, same currency, not already transferred in full."""
+    charge_id = params.get("source_transaction")
+    if not charge_id:
+        return None
+    charge = state.get(str(charge_id), PLATFORM, "charges")
+    if charge is None:
+        raise missing("charges", str(charge_id), param="source_transaction")
+    if charge["status"] != "succeeded" or charge["currency"] != currency:
+        raise ApiError(400, f"The source_transaction {charge['id']} must be a succeeded {currency} charge.",
+                       param="source_transaction")
+    sent = sum(state.records[i]["amount"] for i in state.collection(PLATFORM, "transfers").ids
+               if state.records[i].get("source_transaction") == charge["id"])
+    if sent + amount > charge["amount"]:
+        raise ApiError(400, f"Transfers from {charge['id']} would exceed its amount ({charge['amount']}).",
+                       param="amount")
+    return charge
+
+
 @route("POST", "/v1/payouts", ("amount", "currency", "description", "destination", "metadata", "method",
                                "statement_descriptor", "source_type"))
 def create_payout(state: State, call: Call) -> Any:
@@ -609,6 +768,10 @@ def create_payout(state: State, call: Call) -> Any:
     if amount is None:
         raise ApiError(400, "Missing required param: amount.", param="amount")
     currency = _choice(params, "currency", tuple(ledger.USD_PER_UNIT), required=True)
+    scoped = state.records.get(call.scope or "") if call.scope else None
+    if scoped is not None and ((scoped.get("risk_controls") or {}).get("payouts") or {}).get("pause_requested"):
+        raise ApiError(400, "Payouts are paused for this account by its platform (risk_controls).",
+                       code="payouts_not_allowed")
     available = next((b["amount"] for b in objects.balance(state, call.scope)["available"]
                       if b["currency"] == currency), 0)
     if amount > available:

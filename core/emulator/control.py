@@ -55,6 +55,11 @@ def handle(emulator: "Emulator", method: str, path: str, params: dict[str, Any])
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "requirements":
             account = _record(emulator, "accounts", parts[1])
             return objects.render(state, set_requirements(state, now, account, params))
+        if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "cover_negative_balance":
+            account = _record(emulator, "accounts", parts[1])
+            txn = ledger.cover_negative_balance(state, now, account, int(params.get("amount", 0)),
+                                                str(params.get("currency") or account["default_currency"]))
+            return objects.render(state, txn)
     raise ApiError(404, f"Unknown emulator control endpoint: {method} {path}")
 
 

@@ -6,6 +6,7 @@ The seed and the HTTP writes share these functions, so demo data and live action
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from .state import PLATFORM, Record, State
@@ -153,8 +154,11 @@ def _fee(amount: int, description: str = "Stripe processing fees") -> dict[str, 
 
 def create_charge(state: State, created: int, account: Record, flow: str, amount: int, currency: str,
                   fee_amount: int | None = None, status: str = "succeeded", details: dict[str, Any] | None = None,
-                  request: dict[str, Any] | None = None) -> Record:
-    """A card charge in one of Connect's three flows: destination, direct, or separate (charge then transfer)."""
+                  request: dict[str, Any] | None = None, transfer_amount: int | None = None) -> Record:
+    """A card charge in one of Connect's three flows: destination, direct, or separate (charge then transfer).
+
+    A destination charge with `transfer_amount` (Stripe's transfer_data[amount]) transfers only that much and
+    makes no fee object: the platform keeps the rest (an implicit fee)."""
     scope = account["id"] if flow == "direct" else PLATFORM
     # `refund_ids` appears with the first refund and `on_behalf_of` only when set (readers use .get).
     rec: Record = {"id": state.new_id("ch"), "created": created, "amount": amount, "currency": currency,
@@ -164,12 +168,14 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
     rec["payment_method"] = rec.get("payment_method") or "pm_" + rec["id"][:2:-1]
     if flow == "destination":
         rec["destination"] = account["id"]
+        if transfer_amount is not None:
+            rec["transfer_amount"] = transfer_amount
         if account.get("on_behalf_of"):
             rec["on_behalf_of"] = account["id"]
     if flow in ("destination", "direct") and fee_amount is not None:
         rec["application_fee_amount"] = fee_amount
-    if flow == "separate":
-        rec["transfer_group"] = f"group_{rec['id'][3:]}"
+    if flow == "separate":  # the platform's own transfer_group when it gave one (POST /v1/charges)
+        rec["transfer_group"] = rec.get("transfer_group") or f"group_{rec['id'][3:]}"
     state.add("charges", rec, scope)
     if status != "succeeded":
         rec.update(failure_code=rec.get("failure_code") or "card_declined",
@@ -184,7 +190,8 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
                       rec.get("description"), settle_in=settle)
     rec["balance_transaction"] = txn["id"]
     if flow == "destination":
-        transfer = create_transfer(state, created, account, amount, currency, source_charge=rec, request=request)
+        transfer = create_transfer(state, created, account, amount if transfer_amount is None else transfer_amount,
+                                   currency, source_charge=rec, request=request)
         rec["transfer"] = transfer["id"]
         if fee_amount:
             fee = create_application_fee(state, created, account, fee_amount, currency,
@@ -402,6 +409,15 @@ FAILURE_MESSAGES = {
 }
 
 
+def cover_negative_balance(state: State, created: int, account: Record, amount: int, currency: str) -> Record:
+    """Stripe collects a connected account's negative balance from the platform (which is liable for it):
+    a connect_collection_transfer takes `amount` from the platform's balance. Only the platform's side is
+    modelled (the account's would need its source, the collection transfer, to exist as an object)."""
+    return balance_txn(state, PLATFORM, created, -amount, currency, "connect_collection_transfer",
+                       "connect_collection_transfer", f"ccsr_{account['id'][5:]}{created}",
+                       settle_in=PLATFORM_CURRENCY, available_on=created)
+
+
 def fail_payout(state: State, created: int, payout: Record, code: str = "account_closed") -> Record:
     """The bank bounced the payout: money returns to the balance, with a failure balance transaction."""
     previous = {"status": payout["status"], "failure_code": None}
@@ -440,6 +456,44 @@ def _public_previous(previous: dict[str, Any]) -> dict[str, Any]:
 
 
 REJECT_REASONS = ("fraud", "terms_of_service", "other")
+# From API version 2026-09-30.endive, `fraud` is split in four and `credit` is added
+# (https://docs.stripe.com/changelog/endive/2026-09-30/updated-reject-reason-codes).
+REJECT_REASONS_SPLIT = "2026-09-30"
+# From 2026-07-29.dahlia, `payouts_action` (pause, the default, or none) says whether rejecting pauses payouts
+# (https://docs.stripe.com/changelog/dahlia/2026-07-29/reject-connected-accounts-with-non-zero-balances).
+PAYOUTS_ACTION_SINCE = "2026-07-29"
+REJECT_REASONS_SINCE_SPLIT = ("fraud_payment_method_casher", "fraud_payment_method_tester", "fraud_no_intent_to_fulfill",
+                              "fraud_other", "credit", "terms_of_service", "other")
+
+
+def _disabled_reason(reject_reason: str) -> str:
+    """requirements.disabled_reason after a rejection: the fraud kinds are all `rejected.fraud`, and
+    `credit` (not among disabled_reason's values) is `rejected.other`."""
+    if reject_reason.startswith("fraud"):
+        return "rejected.fraud"
+    return "rejected.other" if reject_reason == "credit" else f"rejected.{reject_reason}"
+
+
+def create_account(state: State, created: int, fields: dict[str, Any], bank: dict[str, Any] | None,
+                   request: dict[str, Any] | None = None) -> Record:
+    """A connected account with nothing due, active capabilities and one bank account (`bank` given by its
+    number gets a fingerprint derived from it; without one, a fresh test bank account)."""
+    country, currency = fields["country"], fields["default_currency"]
+    bank = bank or {"country": country, "currency": currency, "account_number": None, "routing_number": None}
+    number = bank.pop("account_number")
+    fingerprint = (hashlib.sha256(f"{bank['country']}:{bank['routing_number']}:{number}".encode()).hexdigest()[:16]
+                   if number else state.new_id("fp")[3:19])
+    rec: Record = {
+        "id": state.new_id("acct"), "created": created, "capabilities": {"card_payments": "active", "transfers": "active"},
+        "charges_enabled": True, "payouts_enabled": True, "details_submitted": True,
+        "requirements": {"eventually_due": [], "currently_due": [], "past_due": [], "pending_verification": []},
+        "future_requirements": {}, "payout_schedule": {"interval": "daily", "delay_days": 2},
+        "external_accounts": [dict(bank, id=state.new_id("ba"), fingerprint=fingerprint,
+                                   last4=(number or "000123456789")[-4:], bank_name="STRIPE TEST BANK", status="new")],
+        "tos_date": created, "legal": {"name": fields.get("business_name")}, **fields}
+    state.add("accounts", rec, PLATFORM)
+    emit(state, created, "account.updated", rec, {}, request)
+    return rec
 
 
 def deauthorize(state: State, created: int, account: Record) -> Record:
@@ -472,9 +526,11 @@ def delete_external_account(state: State, created: int, account: Record, bank: R
 
 
 def reject_account(state: State, created: int, account: Record, reason: str,
-                   request: dict[str, Any] | None = None) -> Record:
-    requirements = dict(account["requirements"], disabled_reason=f"rejected.{reason}")
+                   request: dict[str, Any] | None = None, pause_payouts: bool = True) -> Record:
+    """Payments stop for good; payouts stop too unless the platform asked to leave them (`payouts_action=none`)."""
+    requirements = dict(account["requirements"], disabled_reason=_disabled_reason(reason))
     capabilities = dict.fromkeys(account["capabilities"], "inactive")
-    return update_account(state, created, account, {"requirements": requirements, "charges_enabled": False,
-                                                    "payouts_enabled": False, "capabilities": capabilities},
-                          request)
+    changes = {"requirements": requirements, "charges_enabled": False, "capabilities": capabilities}
+    if pause_payouts:
+        changes["payouts_enabled"] = False
+    return update_account(state, created, account, changes, request)

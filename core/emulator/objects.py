@@ -104,13 +104,15 @@ def account(state: State, rec: Record) -> dict[str, Any]:
     }
     if rec["type"] != "standard":
         body[rec.get("business_type") or "company"] = _legal_entity(rec)
+    if "risk_controls" in rec:  # set only by a preview API version's update (see api._risk_control_changes)
+        body["risk_controls"] = {side: dict(rec["risk_controls"][side]) for side in ("charges", "payouts")}
     body.update(rec.get("extra", {}))
     return body
 
 
 def _controller(account_type: str) -> dict[str, Any]:
-    if account_type == "standard":
-        return {"is_controller": False, "type": "account"}
+    if account_type == "standard":  # Stripe bills the account and issues its 1099 itself
+        return {"fees": {"payer": "account"}, "is_controller": False, "type": "account"}
     dashboard = "express" if account_type == "express" else "none"
     collector = "stripe" if account_type == "express" else "application"
     return {"fees": {"payer": "application"}, "is_controller": True, "losses": {"payments": "application"},
@@ -151,7 +153,7 @@ def _legal_entity(rec: Record) -> dict[str, Any]:
             "requirements": _requirements({}), "verification": {"status": "verified" if rec["details_submitted"] else "unverified"},
         }
     return {
-        "name": legal.get("name") or rec.get("business_name"),
+        "name": legal["name"] if "name" in legal else rec.get("business_name"),  # None: legal name not given
         "address": address,
         "phone": rec.get("support_phone"),
         "structure": legal.get("structure"),
@@ -228,13 +230,14 @@ def _outcome(rec: Record) -> dict[str, Any]:
         "advice_code": None,
         "network_advice_code": None,
         "network_decline_code": None,
-        "network_status": "declined_by_network" if failed else "approved_by_network",
+        "network_status": ("not_sent_to_network" if outcome.get("type") == "blocked"
+                           else "declined_by_network" if failed else "approved_by_network"),
         "reason": outcome.get("reason"),
         "risk_level": outcome.get("risk_level", "normal"),
         "risk_score": outcome.get("risk_score", 20),
         "seller_message": "The bank did not return any further details with this decline." if failed
         else "Payment complete.",
-        "type": "issuer_declined" if failed else "authorized",
+        "type": outcome.get("type") or ("issuer_declined" if failed else "authorized"),
     }
 
 
@@ -242,6 +245,12 @@ def _payment_method_details(rec: Record) -> dict[str, Any]:
     if rec["id"].startswith("py_"):
         return {"stripe_account": {}, "type": "stripe_account"}
     card = rec.get("card", {})
+    if rec.get("payment_method_type") == "card_present":  # in person, on a reader
+        return {"card_present": {"brand": card.get("brand", "visa"), "country": card.get("country", "US"),
+                                 "exp_month": card.get("exp_month", 12), "exp_year": card.get("exp_year", 2030),
+                                 "fingerprint": card.get("fingerprint"), "funding": card.get("funding", "credit"),
+                                 "last4": card.get("last4", "4242"), "network": card.get("brand", "visa"),
+                                 "read_method": "contactless_emv"}, "type": "card_present"}
     return {"card": {
         "amount_authorized": rec["amount"] if rec["status"] == "succeeded" else None,
         "authorization_code": None,

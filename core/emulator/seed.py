@@ -17,6 +17,7 @@ from typing import Any
 from . import ledger
 from .ledger import DAY
 from .state import PLATFORM, Record, State
+from .tax_demo import tax_demo_accounts
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> Sta
         _activity(state, rng, acct, count, end)
     _platform_payouts(state, end)
     accounts += _hostile_accounts(state, seed, size.accounts, end)
+    accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
     _mark_unknown_fields(state, rng)
     for acct in accounts:
         acct.pop("_profile", None)

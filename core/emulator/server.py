@@ -97,7 +97,8 @@ class Emulator:
         key = headers.get("idempotency-key") if method == "POST" else None
         with self.state.lock:
             scope = self._scope(headers.get("stripe-account"))
-            call = Call(method, path, params, scope, self.state.now(), request_id, key, match)
+            call = Call(method, path, params, scope, self.state.now(), request_id, key, match,
+                        api_version=headers.get("stripe-version") or STRIPE_VERSION)
             if key:
                 return self._idempotent(call, route, key)
             return 200, _expand(self.state, route.handler(self.state, call), params.get("expand")), {}

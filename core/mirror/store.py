@@ -146,6 +146,70 @@ CREATE TABLE account_disconnections (
 );
 """
 
+# Version 7: the risk team's review of each account (core/risk/review.py): its state now, every change with
+# its note (the decision history; each also in audit_log), and how payouts were paused, to undo it.
+_V7_RISK_REVIEWS = """
+CREATE TABLE risk_reviews (
+    account_id VARCHAR PRIMARY KEY,
+    state VARCHAR NOT NULL,              -- 'new' | 'in_review' | 'cleared' | 'actioned'
+    assignee VARCHAR,
+    cleared_until TIMESTAMP,             -- a cleared account comes back after this
+    cleared_signals VARCHAR[],           -- signals firing when cleared: a new one brings it back sooner
+    updated_at TIMESTAMP NOT NULL,
+    updated_by VARCHAR NOT NULL,
+    last_event BIGINT NOT NULL           -- its latest risk_review_events row
+);
+CREATE SEQUENCE risk_review_events_id START 1;
+CREATE TABLE risk_review_events (
+    id BIGINT PRIMARY KEY DEFAULT nextval('risk_review_events_id'),
+    account_id VARCHAR NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
+    actor_email VARCHAR NOT NULL,
+    from_state VARCHAR NOT NULL,
+    to_state VARCHAR NOT NULL,
+    assignee VARCHAR,
+    cleared_until TIMESTAMP,
+    note VARCHAR,
+    audit_id BIGINT
+);
+CREATE TABLE risk_payout_pauses (
+    account_id VARCHAR PRIMARY KEY,
+    method VARCHAR NOT NULL,             -- 'risk_controls' | 'manual_schedule'
+    previous_schedule JSON,              -- what resuming restores (manual_schedule only)
+    paused_at TIMESTAMP NOT NULL,
+    paused_by VARCHAR NOT NULL,
+    audit_id BIGINT
+);
+"""
+
+# Version 8: finance's per-account corrections of a year's 1099 (core/tax/overrides.py): the form type and
+# Stripe's `filing_requirement`, set by an audited action, exported in the import CSV, never sent to Stripe.
+_V8_TAX_FORM_OVERRIDES = """
+CREATE TABLE tax_form_overrides (
+    account_id VARCHAR NOT NULL,
+    tax_year INTEGER NOT NULL,
+    form_type VARCHAR,                   -- 'k' | 'nec'; NULL: the platform's default
+    filing_requirement VARCHAR NOT NULL, -- DEFAULT | NOT_REQUIRED | REQUIRED | REQUIRED_EVEN_IF_...
+    updated_at TIMESTAMP NOT NULL,
+    updated_by VARCHAR NOT NULL,
+    PRIMARY KEY (account_id, tax_year)
+);
+"""
+
+# Version 9: the SQL explorer's saved queries (core/explore/saved.py): shared by URL (?query=<id>); never
+# queryable from the explorer itself (owners' emails), see core/explore/guard.py.
+_V9_EXPLORE_QUERIES = """
+CREATE TABLE explore_queries (
+    id VARCHAR PRIMARY KEY,              -- short random id: the explorer's ?query=<id>
+    name VARCHAR NOT NULL,
+    owner_email VARCHAR NOT NULL,
+    sql VARCHAR NOT NULL,
+    description VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
     (2, _V2_AUDIT),
@@ -153,6 +217,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4_NO_CREATED_INDEXES),
     (5, _V5_NO_ART),
     (6, _V6_DISCONNECTIONS),
+    (7, _V7_RISK_REVIEWS),
+    (8, _V8_TAX_FORM_OVERRIDES),
+    (9, _V9_EXPLORE_QUERIES),
 ]
 
 
@@ -197,6 +264,19 @@ class Store:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread (a shared one raises 'connection is busy')."""
         return self._conn.cursor()
+
+    def lock_down(self) -> None:
+        """No files, no network, no settings changes for the rest of this process's use of the database.
+
+        Turns DuckDB's external access off (file and URL readers, COPY, ATTACH, INSTALL, LOAD, Python
+        replacement scans) and locks its configuration (no SET, PRAGMA x=, RESET), for this connection
+        and every cursor of it. The store's own work is untouched: reads, writes, JSON functions,
+        registered Arrow batches, spilling to its temp directory. Called once by the app's runtime
+        after opening its store (the SQL explorer's last wall, core/explore/guard.py); set anything
+        else (memory_limit...) before. It cannot be undone: reopen the store for that.
+        """
+        with self._write_lock:
+            lock_down(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -474,6 +554,26 @@ class Store:
         """Whether any resource table holds a row (a first sync commits pages long before it ends)."""
         union = " UNION ALL ".join(f"SELECT 1 FROM (SELECT 1 FROM {name} LIMIT 1)" for name in TABLES)
         return self.cursor().execute(f"SELECT count(*) FROM ({union})").fetchone()[0] > 0
+
+    def wal_bytes(self) -> int:
+        """Size of the write-ahead log not yet in the database file (0 for databases without one)."""
+        try:
+            return Path(self.path + ".wal").stat().st_size
+        except OSError:
+            return 0
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file now, rather than in a later commit (DuckDB
+        does it every 16 MB) or at close: the sync does it while waiting for its last answers."""
+        with self._write_lock:
+            self._conn.execute("CHECKPOINT")
+
+
+def lock_down(conn: duckdb.DuckDBPyConnection) -> None:
+    """External access off and configuration locked for this connection's database (see Store.lock_down)."""
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET python_enable_replacements = false")
+    conn.execute("SET lock_configuration = true")
 
 
 def dict_rows(db: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:

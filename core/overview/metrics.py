@@ -1,7 +1,8 @@
 """Platform KPIs for the overview: pure functions, SQL in, typed rows out, money per currency.
 
-GMV counts what buyers paid: platform charges (destination, separate) and direct charges on
-connected accounts, never the `py_` payments that transfers create (they would count a sale twice).
+GMV and net application fees use the definitions the Revenue page and `connect-ops revenue` use
+(core/revenue/definitions.py): one meaning of each figure everywhere. GMV_CHARGES and GMV_MERCHANT are
+re-exported here for the modules that import them from the overview.
 """
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ import duckdb
 from pydantic import BaseModel
 
 from core.account_status import LABELS, STATUS_SQL, STATUSES
+from core.revenue.definitions import GMV_CHARGES, GMV_MERCHANT, NET_APPLICATION_FEES_SQL  # noqa: F401 (re-exported)
 
 OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response", "warning_under_review", "under_review")
-# The GMV definition, shared by the overview (platform totals) and the merchants list (per account):
-# succeeded charges that are not the `py_` payments transfers create, counted for the merchant whose scope
-# they are in (direct charges) or whose account a platform charge pays (destination charges).
-GMV_CHARGES = "status = 'succeeded' AND source_transfer_id IS NULL"
-GMV_MERCHANT = "coalesce(account, transfer_destination_id)"
 
 
 class Money(BaseModel):
@@ -62,10 +59,10 @@ def gmv(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[M
 
 
 def fee_revenue(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:
-    """Application fees net of fee refunds, by the fee's currency."""
+    """Application fees net of fee refunds, by the fee's currency (revenue's fee part, by the fee's created)."""
     return _money(db.execute(
-        """SELECT currency, sum(amount - coalesce(amount_refunded, 0)), count(*) FROM application_fees
-           WHERE created >= ? AND created < ? GROUP BY currency ORDER BY 2 DESC""", [start, end]).fetchall())
+        f"""SELECT currency, sum({NET_APPLICATION_FEES_SQL}), count(*) FROM application_fees
+            WHERE created >= ? AND created < ? GROUP BY currency ORDER BY 2 DESC""", [start, end]).fetchall())
 
 
 def open_disputes(db: duckdb.DuckDBPyConnection) -> list[Money]:

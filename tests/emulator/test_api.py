@@ -534,17 +534,17 @@ def test_reject_account(fresh_emulator: EmulatorProcess, fresh_client: stripe.St
     for kind in ("express", "custom"):
         account = next(a for a in accounts_by_type(fresh_emulator, kind)
                        if not str(a["requirements"]["disabled_reason"] or "").startswith("rejected."))
-        rejected = client.v1.accounts.reject(account["id"], params={"reason": "fraud"})
+        rejected = client.v1.accounts.reject(account["id"], params={"reason": "fraud_other"})
         assert rejected.requirements.disabled_reason == "rejected.fraud"
         assert rejected.charges_enabled is False and rejected.payouts_enabled is False
         events = [e for e in events_since(client, since, account["id"]) if e.type == "account.updated"]
         assert len(events) == 1 and events[0].account == account["id"]
         assert events[0].data.object.requirements.disabled_reason == "rejected.fraud"
         with pytest.raises(stripe.InvalidRequestError):  # once is enough
-            client.v1.accounts.reject(account["id"], params={"reason": "fraud"})
+            client.v1.accounts.reject(account["id"], params={"reason": "fraud_other"})
     standard = accounts_by_type(fresh_emulator, "standard")[0]
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.accounts.reject(standard["id"], params={"reason": "fraud"})
+        client.v1.accounts.reject(standard["id"], params={"reason": "fraud_other"})
     assert client.v1.accounts.retrieve(standard["id"]).requirements.disabled_reason != "rejected.fraud"
     express = accounts_by_type(fresh_emulator, "express")[-1]
     with pytest.raises(stripe.InvalidRequestError) as caught:

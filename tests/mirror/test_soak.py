@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from tests.mirror.test_sync import ROOT
@@ -15,6 +16,7 @@ def _soak_module():
     spec = importlib.util.spec_from_file_location("soak", ROOT / "benchmarks" / "soak.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules["soak"] = module  # its dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 

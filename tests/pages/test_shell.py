@@ -14,9 +14,9 @@ from tests.pages.conftest import APP, open_app
 
 EXPECTED = {
     "support": {"overview", "merchants"},
-    "risk": {"overview", "merchants", "risk"},
-    "finance": {"overview", "merchants", "revenue", "tax_forms"},
-    "admin": {"overview", "merchants", "risk", "revenue", "tax_forms", "audit"},
+    "risk": {"overview", "merchants", "risk", "explore"},
+    "finance": {"overview", "merchants", "revenue", "tax_forms", "explore"},
+    "admin": {"overview", "merchants", "risk", "revenue", "tax_forms", "explore", "audit"},
 }
 
 

@@ -1,0 +1,206 @@
+"""The money definitions finance, the Overview, the Revenue page and `connect-ops revenue` share.
+
+Each figure is defined once here: the SQL that picks its rows (`GMV_CHARGES`...), the formula that
+combines measured sums (`Measures`), and the short text people see on hover (`DEFINITIONS`). Queries
+(core/revenue/queries.py, core/overview/metrics.py, core/support/accounts.py) import them rather than
+restating them, so a page can never disagree with the CLI about what GMV or revenue means.
+
+Every amount is an integer in minor units of its own currency (JPY has no minor unit); currencies are
+never added together unless converted explicitly (the platform-currency view of the Revenue page).
+
+Attribution in time ("cohort"): a charge counts on the day of its `created`, an application fee on the
+day of its `created`, and everything that later happens to them (refunds, disputes, transfers made from
+the charge, fee refunds) counts with them, as of the mirror's last sync. So a period's figures are about
+the charges of that period, and its totals are the exact sum of any breakdown of it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, computed_field
+
+from core.money import ZERO_DECIMAL
+
+# --------------------------------------------------------------------------- which rows count
+
+# GMV (also called GPV): succeeded charges in all three Connect flows, counted once. A connected account's
+# `py_` payments (the money a transfer lands with) have a `source_transfer` and are the same sale again.
+GMV_CHARGES = "status = 'succeeded' AND source_transfer_id IS NULL"
+# The merchant a charge is for when the charge row alone says it: direct charges live in its scope,
+# destination charges name it in transfer_data. Separate charges need their transfers (queries.py).
+GMV_MERCHANT = "coalesce(account, transfer_destination_id)"
+# Connect's three charge types, read from a charge row (applies to GMV charges only).
+CHARGE_TYPE_SQL = ("CASE WHEN account IS NOT NULL THEN 'direct' "
+                   "WHEN transfer_destination_id IS NOT NULL THEN 'destination' ELSE 'separate' END")
+CHARGE_TYPES = ("direct", "destination", "separate")
+ACCOUNT_DEBIT = "account debit"  # not a charge type: money a connected account sent the platform
+# Net application fees by the fee's currency: what the Overview's fee tile shows.
+NET_APPLICATION_FEES_SQL = "amount - coalesce(amount_refunded, 0)"
+# Platform balance transactions by which Stripe took a connected account's negative balance from the platform.
+NEGATIVE_BALANCE_COVER_TYPES = ("connect_collection_transfer",)
+# The platform's own ledger entries for application fees (what revenue reconciles with).
+FEE_LEDGER_TYPES = ("application_fee", "application_fee_refund")
+
+
+def minor_units_sql(column: str) -> str:
+    """SQL for the minor units per major unit of the currency in `column` (1 for JPY, else 100)."""
+    codes = ", ".join(f"'{c}'" for c in sorted(ZERO_DECIMAL))
+    return f"(CASE WHEN {column} IN ({codes}) THEN 1.0 ELSE 100.0 END)"
+
+
+# --------------------------------------------------------------------------- the words people see
+
+
+class Definition(BaseModel):
+    key: str
+    label: str
+    help: str  # one or two sentences, shown on hover (tile help, column help, CLI --help)
+
+
+def _d(key: str, label: str, help: str) -> tuple[str, Definition]:
+    return key, Definition(key=key, label=label, help=help)
+
+
+DEFINITIONS: dict[str, Definition] = dict((
+    _d("gmv", "GMV (GPV)",
+       "Succeeded charges by presentment currency: direct, destination and separate charges. A connected "
+       "account's py_ payments are not counted: they are the same money again. Refunds are not deducted."),
+    _d("charges", "Charges", "Number of succeeded charges counted in GMV."),
+    _d("net_gmv", "Net GMV", "GMV less the amount refunded on those charges and lost disputes on them."),
+    _d("refunded", "Refunded", "Amount refunded on the charges counted in GMV, whenever the refund happened."),
+    _d("disputes_lost", "Lost disputes", "Disputed amount of the period's charges whose disputes were lost."),
+    _d("dispute_fees", "Dispute fees",
+       "Stripe's dispute fees on the period's charges, converted back to the charge's currency at the "
+       "dispute's exchange rate when it settled in another currency."),
+    _d("application_fees", "Application fees collected",
+       "Application fees created in the period, by the fee's currency."),
+    _d("application_fees_refunded", "Application fees refunded",
+       "The part of those application fees refunded to the connected account."),
+    _d("implicit_fees", "Implicit fees",
+       "What the platform keeps without a fee object: a destination charge with transfer_data[amount] keeps "
+       "the charge less its transfer; a separate charge keeps the charge less the transfers made from it."),
+    _d("implicit_fees_refunded", "Implicit fees refunded",
+       "The refunded share of implicit fees: implicit fee x refunded / charge amount, the rule Stripe applies "
+       "to an application fee refunded with its charge."),
+    _d("account_debits", "Account debits", "Money connected accounts sent the platform (py_ payments in the "
+       "platform's scope)."),
+    _d("account_debits_reversed", "Reversed account debits", "The part of account debits given back."),
+    _d("revenue", "Revenue",
+       "Stripe's definition: application fees collected − application fees refunded + account debits − reversed "
+       "account debits, plus implicit fees less their refunded share (what reversing the transfers gives back "
+       "with a refund is netted there)."),
+    _d("stripe_fees", "Stripe fees",
+       "Stripe's fees on the platform's own balance transactions of these charges (processing, dispute and "
+       "network fees where Stripe passes them through), in the charge's currency."),
+    _d("margin", "Margin", "Revenue less Stripe's fees on the platform's balance transactions."),
+    _d("take_rate_bps", "Take rate (margin)", "Margin / GMV x 10,000, in basis points: what the platform keeps "
+       "after Stripe's fees, per 10,000 of GMV."),
+    _d("revenue_rate_bps", "Revenue rate", "Revenue / GMV x 10,000, in basis points, before Stripe's fees."),
+    _d("negative_balances_covered", "Negative balances covered",
+       "Connected accounts' negative balances Stripe collected from the platform (connect_collection_transfer "
+       "balance transactions), net of repayments, by the transaction's date."),
+    _d("losses", "Losses", "Refunds + lost disputes + dispute fees + negative balances covered."),
+    _d("reconciliation", "Reconciliation",
+       "Application fees less fee refunds, against the platform's application_fee and application_fee_refund "
+       "balance transactions of the same fees; implicit fees and account debits are added on both sides."),
+    _d("platform_currency", "Platform currency view",
+       "Every amount converted into the platform's settlement currency at the exchange_rate Stripe applied "
+       "when the charge or fee settled in the platform's balance; what has no such rate is left out and shown."),
+))
+
+# --------------------------------------------------------------------------- the formulas
+
+MEASURES = ("gmv", "charges", "refunded", "disputes_lost", "dispute_fees", "application_fees",
+            "application_fees_refunded", "implicit_fees", "implicit_fees_refunded", "account_debits",
+            "account_debits_reversed", "stripe_fees", "negative_balances_covered")
+
+
+def net_gmv(m: Any) -> Any:
+    """GMV less refunds and lost disputes. Formulas take a Measures or a DataFrame of sums alike."""
+    return m.gmv - m.refunded - m.disputes_lost
+
+
+def revenue(m: Any) -> Any:
+    """Stripe's definition, implicit fees included (see DEFINITIONS["revenue"])."""
+    return (m.application_fees - m.application_fees_refunded + m.account_debits - m.account_debits_reversed
+            + m.implicit_fees - m.implicit_fees_refunded)
+
+
+def margin(m: Any) -> Any:
+    return revenue(m) - m.stripe_fees
+
+
+def losses(m: Any) -> Any:
+    return m.refunded + m.disputes_lost + m.dispute_fees + m.negative_balances_covered
+
+
+class Measures(BaseModel):
+    """Sums over a set of charges and fees in ONE currency (minor units); every derived figure is a
+    property over the formulas above. Ratios are computed from sums, never averaged."""
+
+    currency: str
+    gmv: int = 0
+    charges: int = 0
+    refunded: int = 0
+    disputes_lost: int = 0
+    dispute_fees: int = 0
+    application_fees: int = 0
+    application_fees_refunded: int = 0
+    implicit_fees: int = 0
+    implicit_fees_refunded: int = 0
+    account_debits: int = 0
+    account_debits_reversed: int = 0
+    stripe_fees: int = 0
+    negative_balances_covered: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net_gmv(self) -> int:
+        return net_gmv(self)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def revenue(self) -> int:
+        return revenue(self)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def margin(self) -> int:
+        return margin(self)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def losses(self) -> int:
+        return losses(self)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def take_rate_bps(self) -> float | None:
+        return basis_points(self.margin, self.gmv)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def revenue_rate_bps(self) -> float | None:
+        return basis_points(self.revenue, self.gmv)
+
+    def plus(self, other: Measures) -> Measures:
+        """The sum of two sets of the same currency (refuses to add currencies together)."""
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return Measures(currency=self.currency, **{m: getattr(self, m) + getattr(other, m) for m in MEASURES})
+
+    __add__ = plus
+
+
+def basis_points(part: float, whole: float) -> float | None:
+    """part / whole x 10,000, to 0.1 bp; None when there is no GMV to divide by."""
+    return round(part * 10_000 / whole, 1) if whole else None
+
+
+def implicit_refunded(implicit: int, refunded: int, amount: int) -> int:
+    """The refunded share of an implicit fee, rounded half up in integers (IMPLICIT_REFUNDED_SQL is the same
+    rule per charge in SQL)."""
+    return (2 * implicit * refunded + amount) // (2 * amount) if amount else 0
+
+
+IMPLICIT_REFUNDED_SQL = "CASE WHEN {amount} > 0 THEN (2 * {implicit} * {refunded} + {amount}) // (2 * {amount}) ELSE 0 END"

@@ -1,0 +1,201 @@
+"""The risk team's review of an account: new -> in review (assignee) -> cleared (until a date) or actioned.
+
+The state lives in DuckDB (`risk_reviews`, one row per account that was ever touched; none means new) and
+every change is a `risk_review_events` row with its note (the decision history) and an `audit_log` row,
+written in one transaction. A cleared account comes back as new when its clearance expires, or sooner
+when a signal fires that was not firing when it was cleared: `effective_state` says so at once on every
+read, and `reopen_due` (after each sync) writes that change down like any other, by the system.
+
+Every change needs `action:clear_review` (the review workflow's permission in core/auth.py). Clearing is an
+action through core/actions.perform (core/risk/actions.py); starting or reassigning a review is here.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel
+
+from core import audit
+from core.actions import ActionFailed, Context
+from core.auth import Actor, Role, require
+from core.clock import utc_now
+from core.mirror.store import Store
+
+STATES = ("new", "in_review", "cleared", "actioned")
+STATE_LABELS = {"new": "New", "in_review": "In review", "cleared": "Cleared", "actioned": "Actioned"}
+OPEN_STATES = ("new", "in_review")
+PERMISSION = "action:clear_review"
+AUDIT_ACTION = "risk_review"
+# Who writes the changes nobody clicked (a clearance that expired, a new signal): named in the audit log.
+SYSTEM = Actor(email="risk-queue@connect-ops.local", name="Connect Ops (automatic)", role=Role.RISK)
+
+
+class Review(BaseModel):
+    account_id: str
+    state: str = "new"
+    assignee: str | None = None
+    cleared_until: datetime | None = None
+    cleared_signals: list[str] = []
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    last_event: int = 0  # 0: never reviewed
+
+
+class ReviewEvent(BaseModel):
+    id: int
+    account_id: str
+    occurred_at: datetime
+    actor_email: str
+    from_state: str
+    to_state: str
+    assignee: str | None
+    cleared_until: datetime | None
+    note: str | None
+    audit_id: int | None
+
+
+class Effective(BaseModel):
+    """The state to show and act on: the stored one, unless a clearance has lapsed (then `why` says how)."""
+
+    state: str
+    why: str | None = None
+
+
+_REVIEW_COLUMNS = ("account_id", "state", "assignee", "cleared_until", "cleared_signals", "updated_at", "updated_by",
+                   "last_event")
+
+
+def _has_tables(db: duckdb.DuckDBPyConnection) -> bool:
+    """False on a mirror written before migration 7 and opened read-only (the CLI): nobody reviewed anything."""
+    return bool(db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'risk_reviews'").fetchall()[0][0])
+
+
+def reviews(db: duckdb.DuckDBPyConnection) -> dict[str, Review]:
+    """Every account's stored review (accounts never touched are absent: new)."""
+    if not _has_tables(db):
+        return {}
+    rows = db.execute(f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM risk_reviews").fetchall()
+    return {r[0]: Review(**dict(zip(_REVIEW_COLUMNS, r), cleared_signals=r[4] or [])) for r in rows}
+
+
+def review_of(db: duckdb.DuckDBPyConnection, account_id: str) -> Review:
+    if not _has_tables(db):
+        return Review(account_id=account_id)
+    row = db.execute(f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM risk_reviews WHERE account_id = ?",
+                     [account_id]).fetchall()
+    if not row:  # (every read fetches to the end: DuckDB will not run the next one on an unfinished result)
+        return Review(account_id=account_id)
+    return Review(**dict(zip(_REVIEW_COLUMNS, row[0]), cleared_signals=row[0][4] or []))
+
+
+def history(db: duckdb.DuckDBPyConnection, account_id: str) -> list[ReviewEvent]:
+    """The decision history, newest first: every state change with who, when and the note that went with it."""
+    if not _has_tables(db):
+        return []
+    result = db.execute("""SELECT id, account_id, occurred_at, actor_email, from_state, to_state, assignee,
+                                  cleared_until, note, audit_id
+                           FROM risk_review_events WHERE account_id = ? ORDER BY id DESC""", [account_id])
+    names = [d[0] for d in result.description]
+    return [ReviewEvent(**dict(zip(names, row))) for row in result.fetchall()]
+
+
+def effective_state(review: Review | None, firing: Iterable[str], now: datetime, labels: dict[str, str]) -> Effective:
+    """Cleared stays cleared until its date, and only while no signal fires that did not fire when it was cleared."""
+    if review is None:
+        return Effective(state="new")
+    if review.state != "cleared":
+        return Effective(state=review.state)
+    if review.cleared_until is not None and review.cleared_until <= now:
+        return Effective(state="new", why=f"clearance expired on {review.cleared_until:%Y-%m-%d}")
+    fresh = [s for s in firing if s not in set(review.cleared_signals)]
+    if fresh:
+        named = ", ".join(labels.get(s, s) for s in fresh)
+        return Effective(state="new", why=f"new signal since it was cleared: {named}")
+    return Effective(state="cleared")
+
+
+def write_change(conn: duckdb.DuckDBPyConnection, actor: Actor, account_id: str, before: Review, to_state: str, *,
+                 note: str | None, audit_id: int | None, assignee: str | None = None,
+                 cleared_until: datetime | None = None, cleared_signals: Iterable[str] = ()) -> int:
+    """One state change (inside the caller's transaction, beside its audit row): the event, then the row."""
+    if to_state not in STATES:
+        raise ValueError(to_state)
+    now = utc_now()
+    event = conn.execute(
+        """INSERT INTO risk_review_events (account_id, occurred_at, actor_email, from_state, to_state, assignee,
+                                           cleared_until, note, audit_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        [account_id, now, actor.email, before.state, to_state, assignee, cleared_until, note, audit_id],
+    ).fetchall()[0][0]
+    conn.execute(
+        """INSERT INTO risk_reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, assignee = excluded.assignee,
+               cleared_until = excluded.cleared_until, cleared_signals = excluded.cleared_signals,
+               updated_at = excluded.updated_at, updated_by = excluded.updated_by, last_event = excluded.last_event""",
+        [account_id, to_state, assignee, cleared_until, list(cleared_signals), now, actor.email, event])
+    return int(event)
+
+
+def _account_exists(db: duckdb.DuckDBPyConnection, account_id: str) -> None:
+    if db.execute("SELECT count(*) FROM connected_accounts WHERE id = ? AND account IS NULL",
+                  [account_id]).fetchall()[0][0] == 0:
+        raise ActionFailed(f"No connected account {account_id} in the synced data.")
+
+
+def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | None = None,
+                 note: str | None = None, *, firing: Iterable[str] = (), now: datetime | None = None) -> str:
+    """Take an account into review (or hand it to someone else); the assignee defaults to the actor."""
+    require(actor, PERMISSION)
+    _account_exists(ctx.store.cursor(), account_id)
+    who = (assignee or actor.email).strip()
+    if not who or len(who) > 200:
+        raise ActionFailed("The assignee must be an email address (at most 200 characters).")
+    text = (note or "").strip() or None
+    if text and len(text) > 5000:
+        raise ActionFailed("Notes are limited to 5,000 characters.")
+    before = review_of(ctx.store.cursor(), account_id)
+    current = effective_state(before, firing, now or utc_now(), {}).state
+    if current == "in_review" and before.assignee == who:
+        raise ActionFailed(f"Already in review by {who}.")
+    with ctx.store.transaction() as conn:
+        audit_id = audit.record(conn, actor, AUDIT_ACTION, account_id=account_id, target_id=account_id,
+                                params={"from": current, "to": "in_review", "assignee": who}, reason=text,
+                                result="succeeded")
+        write_change(conn, actor, account_id, before.model_copy(update={"state": current}), "in_review",
+                     note=text, audit_id=audit_id, assignee=who)
+    return f"In review by {who}."
+
+
+def reopen_due(store: Store, firing: dict[str, list[str]], now: datetime, labels: dict[str, str]) -> list[str]:
+    """Write down every cleared account that has come back (its clearance expired, or a new signal fired):
+    state new, an event and an audit row by SYSTEM. Returns the accounts reopened."""
+    reopened = []
+    for account_id, before in reviews(store.cursor()).items():
+        seen = effective_state(before, firing.get(account_id, []), now, labels)
+        if before.state != "cleared" or seen.state != "new":
+            continue
+        with store.transaction() as conn:
+            audit_id = audit.record(conn, SYSTEM, AUDIT_ACTION, account_id=account_id, target_id=account_id,
+                                    params={"from": "cleared", "to": "new"}, reason=seen.why, result="succeeded")
+            write_change(conn, SYSTEM, account_id, before, "new", note=seen.why, audit_id=audit_id)
+        reopened.append(account_id)
+    return reopened
+
+
+def payout_pause(db: duckdb.DuckDBPyConnection, account_id: str) -> dict[str, Any] | None:
+    """How Connect Ops paused this account's payouts, if it did (core/risk/actions.py writes it)."""
+    if not _has_tables(db):
+        return None
+    result = db.execute("SELECT * FROM risk_payout_pauses WHERE account_id = ?", [account_id])
+    rows = result.fetchall()
+    return dict(zip([d[0] for d in result.description], rows[0])) if rows else None
+
+
+def paused_accounts(db: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Account -> how its payouts were paused, for every pause Connect Ops holds."""
+    if not _has_tables(db):
+        return {}
+    return dict(db.execute("SELECT account_id, method FROM risk_payout_pauses").fetchall())

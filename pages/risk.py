@@ -1,0 +1,284 @@
+"""Risk queue: the accounts that matter today, ranked with their reasons; an account's risk view; the review
+and the actions that stop losses (pause payouts, reject, clear). Layout and widgets only: core/risk does the rest."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from core import audit
+from core.account_status import LABELS
+from core.actions import ActionFailed
+from core.app.st_runtime import act, page_header, query
+from core.app.text import NAME_LIMIT, md, md_code, visible
+from core.auth import PermissionDenied, allowed
+from core.money import with_money
+from core.risk import actions, charts, queue, review, rules
+from core.risk.score import SIGNALS, weights_table
+from core.support.actions import add_note
+
+STATE_COLORS = {"new": "orange", "in_review": "blue", "cleared": "green", "actioned": "violet"}
+
+runtime, actor = page_header("Risk queue", "risk")
+
+
+def open_account(account_id: str) -> None:
+    st.query_params["account"] = account_id
+
+
+def close_dialog() -> None:
+    st.session_state.pop("risk_dialog", None)
+
+
+def open_dialog(name: str) -> None:
+    st.session_state["risk_dialog"] = name
+
+
+def run_action(fn, *args, **kwargs) -> None:
+    """Call core, close the dialog, show the outcome on the next run (our words, or an error quoting Stripe)."""
+    close_dialog()
+    try:
+        result = act(fn, *args, **kwargs)
+        st.session_state["risk_flash"] = ("ok", result if isinstance(result, str) else result.message)
+    except (ActionFailed, PermissionDenied) as exc:
+        st.session_state["risk_flash"] = ("error", str(exc))
+    st.rerun()
+
+
+def show_flash() -> None:
+    flash = st.session_state.pop("risk_flash", None)
+    if flash and flash[0] == "ok":
+        st.success(md(flash[1]))
+    elif flash:
+        st.error(md(flash[1]))
+
+
+def note_box(key: str, label: str = "Note (required, goes with the state and in the audit log)") -> str:
+    return st.text_area(label, key=key, placeholder="What you checked, what you decided and why")
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def show_queue() -> None:
+    choices = query(queue.choices)
+    cols = st.columns(5)
+    signals = cols[0].multiselect("Signal", list(SIGNALS), format_func=SIGNALS.get, key="risk_signals")
+    country = cols[1].multiselect("Country", choices["country"], key="risk_country")
+    kinds = cols[2].multiselect("Type", queue.TYPES, key="risk_type")
+    states = cols[3].multiselect("Review state", review.STATES, default=list(review.OPEN_STATES),
+                                 format_func=review.STATE_LABELS.get, key="risk_states")
+    assignees = cols[4].multiselect("Assignee", sorted({*choices["assignee"], actor.email}), key="risk_assignees")
+    filters = queue.QueueFilters(signals=tuple(signals), country=tuple(country), type=tuple(kinds),
+                                 review_states=tuple(states), assignees=tuple(assignees))
+    page = query(queue.queue, filters)
+    st.caption(f"{page.total:,} of {page.accounts:,} accounts · highest score first · scores measured "
+               f"{page.measured_at:%Y-%m-%d %H:%M} UTC from the synced data")
+    if not page.rows:
+        st.info("No account matches these filters.", icon=":material/filter_alt_off:")
+        return
+    rows = [{**row, "business_name": visible(row["business_name"], NAME_LIMIT)} for row in queue.table_rows(page.rows)]
+    table = st.dataframe(
+        rows, key="risk_table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        column_config={"score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%d"),
+                       "reasons": st.column_config.TextColumn("Top reasons", width="large"),
+                       "business_name": "Business name", "account": "Account", "volume_30d": "Volume (30 d)",
+                       "dispute_activity": "Dispute activity (worst recent month)", "review": "Review",
+                       "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type"})
+    if table.selection.rows:
+        open_account(page.rows[table.selection.rows[0]].account)
+        st.rerun()
+    if page.total > len(page.rows):
+        st.caption(f"Showing the first {len(page.rows):,}; the export has all {page.total:,}.")
+    store = runtime.store
+    st.download_button(f"Export {page.total:,} accounts as CSV", key="risk_csv", icon=":material/download:",
+                       data=lambda: queue.queue_csv(queue.queue(store.cursor(), filters, limit=None).rows),
+                       file_name="connect-ops-risk-queue.csv", mime="text/csv", on_click="ignore")
+    with st.expander("How the score works: thresholds, sources and weights"):
+        st.caption("Each signal adds its weight times how far past its line it is (half at the line) times how much "
+                   "evidence there is; the score is the sum, at most 100. Lines without a source URL are our policy.")
+        st.dataframe(rules.table(), hide_index=True, width="stretch",
+                     column_config={"source_url": st.column_config.LinkColumn("Source")})
+        st.dataframe(weights_table(), hide_index=True, width="stretch")
+
+
+# --------------------------------------------------------------------------- one account
+
+
+@st.dialog("Start or assign the review", on_dismiss=close_dialog)
+def review_dialog(account_id: str, firing: list[str]) -> None:
+    assignee = st.text_input("Assignee", value=actor.email, key="risk_assignee")
+    note = note_box("risk_review_note", "Note (optional)")
+    if st.button("Take into review", type="primary"):
+        run_action(review.start_review, actor, account_id, assignee, note, firing=firing)
+
+
+@st.dialog("Clear the account", on_dismiss=close_dialog)
+def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
+    st.write("Nothing to act on for now. The account leaves the queue until the date below, and comes back sooner "
+             "if a signal fires that is not firing today. Nothing is sent to Stripe.")
+    today = date.today()
+    until = st.date_input("Cleared until", value=today + timedelta(days=30), min_value=today + timedelta(days=1),
+                          max_value=today + timedelta(days=actions.MAX_CLEAR_DAYS), key="risk_clear_until")
+    note = note_box("risk_clear_note")
+    if st.button("Clear", type="primary"):
+        run_action(actions.clear, actor, account_id, until, note, firing, seen_event=seen)
+
+
+@st.dialog("Pause payouts", on_dismiss=close_dialog)
+def pause_dialog(account_id: str) -> None:
+    try:
+        plan = act(actions.plan_pause, account_id)
+    except ActionFailed as exc:
+        st.error(md(exc))
+        return
+    st.info(plan.describe(), icon=":material/pause_circle:")
+    reason = note_box("risk_pause_reason", "Reason (required, goes in the audit log)")
+    if st.button("Pause now", type="primary"):
+        run_action(actions.pause_payouts, actor, plan, reason)
+
+
+@st.dialog("Resume payouts", on_dismiss=close_dialog)
+def resume_dialog(account_id: str, pause: dict, seen: int) -> None:
+    st.info(f"Paused {pause['paused_at']:%Y-%m-%d %H:%M} UTC by {md(pause['paused_by'])} with "
+            f"{actions.PAUSE_METHOD_WORDS[pause['method']]}; resuming undoes it the same way.", icon=":material/info:")
+    reason = note_box("risk_resume_reason", "Reason (required, goes in the audit log)")
+    if st.button("Resume now", type="primary"):
+        run_action(actions.resume_payouts, actor, account_id, reason, seen_event=seen)
+
+
+@st.dialog("Reject the account", on_dismiss=close_dialog)
+def reject_dialog(account_id: str, seen: int) -> None:
+    version = act(actions.api_version)
+    choice = st.selectbox(f"Reason sent to Stripe (API version {version})", actions.reject_reasons(version),
+                          format_func=lambda r: actions.REJECT_LABELS.get(r, r), key="risk_reject_reason")
+    st.warning(actions.REJECT_EFFECT, icon=":material/block:")
+    reason = note_box("risk_reject_note", "Reason (required, goes in the audit log)")
+    if st.button("Reject account", type="primary"):
+        run_action(actions.reject_account, actor, account_id, choice, reason, seen_event=seen)
+
+
+def show_controls(risk: queue.AccountRisk) -> None:
+    account_id, kind = risk.metrics.id, risk.metrics.type
+    firing = risk.assessment.signals
+    state = risk.effective.state
+    may_review = allowed(actor, review.PERMISSION)
+    standard = "Standard accounts carry their own losses" if kind == "standard" else None
+    cols = st.columns(4)
+    cols[0].button("Start review" if state != "in_review" else "Reassign", on_click=open_dialog, args=("review",),
+                   disabled=not may_review, key="risk_btn_review")
+    cols[1].button("Clear…", on_click=open_dialog, args=("clear",), key="risk_btn_clear",
+                   disabled=not may_review or state != "in_review", help="Start the review first")
+    if risk.payout_pause:
+        cols[2].button("Resume payouts", on_click=open_dialog, args=("resume",), key="risk_btn_resume",
+                       disabled=not allowed(actor, "action:pause_payouts"))
+    else:
+        cols[2].button("Pause payouts", on_click=open_dialog, args=("pause",), key="risk_btn_pause", help=standard,
+                       disabled=bool(standard) or not allowed(actor, "action:pause_payouts"))
+    cols[3].button("Reject…", on_click=open_dialog, args=("reject",), key="risk_btn_reject", help=standard,
+                   disabled=bool(standard) or risk.metrics.status == "rejected"
+                   or not allowed(actor, "action:reject_account"))
+    seen = risk.stored_review.last_event  # what this person saw: the same click sent twice acts once
+    dialogs = {"review": lambda: review_dialog(account_id, firing),
+               "clear": lambda: clear_dialog(account_id, firing, seen),
+               "pause": lambda: pause_dialog(account_id), "reject": lambda: reject_dialog(account_id, seen),
+               "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen)}
+    which = st.session_state.get("risk_dialog")
+    if which in dialogs:
+        dialogs[which]()
+
+
+def show_header(risk: queue.AccountRisk) -> None:
+    m, state = risk.metrics, risk.effective.state
+    st.subheader(md(m.business_name or m.id, NAME_LIMIT))  # the merchant writes its own name: text, never markup
+    cols = st.columns([1, 1, 4])
+    cols[0].metric("Score", risk.assessment.score)
+    cols[1].badge(review.STATE_LABELS[state], color=STATE_COLORS[state])
+    cols[1].badge(LABELS.get(m.status, m.status))
+    cols[2].caption(f"{md_code(m.id)} · {md(m.type)} · {md(m.country)} · created {m.created:%Y-%m-%d}"
+                    + (f" · assigned to {md(risk.stored_review.assignee)}" if risk.stored_review.assignee
+                       and state == risk.stored_review.state else "")
+                    + (f" · cleared until {risk.stored_review.cleared_until:%Y-%m-%d %H:%M} UTC" if state == "cleared"
+                       else ""))
+    if allowed(actor, "page:merchants"):
+        cols[2].page_link("pages/merchants.py", label="Open the merchant page", icon=":material/storefront:",
+                          query_params={"account": m.id})
+    if risk.effective.why:
+        st.warning(f"Back in the queue: {md(risk.effective.why)}", icon=":material/replay:")
+    if risk.payout_pause:
+        st.info(f"Payouts paused by Connect Ops with {actions.PAUSE_METHOD_WORDS[risk.payout_pause['method']]}.",
+                icon=":material/pause_circle:")
+    for finding in risk.assessment.findings:
+        st.markdown(f"- **+{finding.points:g}** {md(finding.reason)}")
+    if not risk.assessment.findings:
+        st.caption("No signal fires for this account.")
+
+
+def show_history(account_id: str, risk: queue.AccountRisk) -> None:
+    if allowed(actor, "action:note"):
+        with st.form("risk_note", clear_on_submit=True):
+            body = st.text_area("Add an internal note (never sent to Stripe)")
+            if st.form_submit_button("Add note"):
+                try:
+                    act(add_note, actor, account_id, body)
+                    st.rerun()
+                except ActionFailed as exc:
+                    st.error(md(exc))
+    st.markdown("**Decisions**")
+    if risk.history:  # notes are typed by people: shown in a table (text), invisible characters made visible
+        st.dataframe([{**e.model_dump(exclude={"account_id"}), "note": visible(e.note) if e.note else None}
+                      for e in risk.history], hide_index=True, width="stretch")
+    else:
+        st.caption("Never reviewed.")
+    st.markdown("**Notes**")
+    for note in risk.notes:
+        st.markdown(f"**{md(note.author_email)}** · {note.created_at:%Y-%m-%d %H:%M} UTC")
+        st.text("\n".join(visible(line) for line in note.body.splitlines()))
+    if not risk.notes:
+        st.caption("No notes.")
+
+
+def show_account(account_id: str) -> None:
+    risk = query(queue.account_risk, account_id)
+    if risk is None:
+        st.error(f"No connected account {md_code(account_id, NAME_LIMIT)} in the synced data.")
+        return
+    show_header(risk)
+    show_controls(risk)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.volume_figure(risk.months), width="stretch", config={"displayModeBar": False})
+    right.plotly_chart(charts.disputes_figure(risk.months), width="stretch", config={"displayModeBar": False})
+    tabs = st.tabs(["Disputes", "Refunds", "Linked accounts", "Notes and decisions", "Actions taken"])
+    for tab, rows, empty in ((tabs[0], risk.disputes, "No disputes."), (tabs[1], risk.refunds, "No refunds.")):
+        with tab:
+            if rows:
+                st.dataframe(with_money(rows), hide_index=True, width="stretch")
+            else:
+                st.caption(empty)
+    with tabs[2]:
+        if risk.linked:
+            st.warning(f"{len(risk.linked)} other account(s) pay out to the same bank account.")
+            st.dataframe([{**row, "business_name": visible(row["business_name"]), "email": visible(row["email"])}
+                          for row in risk.linked], hide_index=True, width="stretch")
+        else:
+            st.caption("No other account uses its bank accounts.")
+    with tabs[3]:
+        show_history(account_id, risk)
+    with tabs[4]:
+        taken = query(audit.entries_for_account, account_id)
+        if taken:
+            st.dataframe(taken, hide_index=True, width="stretch")
+        else:
+            st.caption("No action taken yet.")
+
+
+show_flash()
+selected = st.query_params.get("account")
+if selected:
+    if st.button("← Queue", type="tertiary"):
+        del st.query_params["account"]
+        close_dialog()
+        st.rerun()
+    show_account(selected)
+else:
+    show_queue()

@@ -1,0 +1,69 @@
+"""`connect-ops tax-forms` as people run it: a subprocess reading a mirror, printing JSON or Stripe's import CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from core.mirror.store import Store
+from tests.cli.test_accounts_cli import connect_ops
+from tests.tax.conftest import Mirror, many_direct_charges, ts
+from tests.tax.test_export import EXPECTED_COLUMNS
+
+KEYS = {"stripe_account_id", "form_type", "gross_amount", "card_not_present_amount", "monthly_amounts",
+        "transaction_count", "federal_filing_required", "state", "state_filing_required", "status", "needs_attention"}
+
+
+@pytest.fixture(scope="module")
+def mirror_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("taxcli") / "mirror.duckdb"
+    with Store(path) as store:
+        m = Mirror(store)
+        ids = {"big": m.account(state="NJ", postal="07030", tin=False), "small": m.account(state="MA", postal="02139"),
+               "stripe": m.account(fees_payer="account"), "quiet": m.account()}
+        many_direct_charges(m, ids["big"], [10_000] * 201, ts(2025, 3, 1))
+        m.direct_charge(ids["small"], 60_000, ts(2025, 12, 31), method="card_present")
+        m.direct_charge(ids["stripe"], 60_000, ts(2025, 5, 1))
+        m.direct_charge(ids["quiet"], 60_000, ts(2024, 5, 1))
+    return path, ids
+
+
+def test_json_has_one_element_per_account_filed_for_with_activity(mirror_file) -> None:
+    path, ids = mirror_file
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    forms = {f["stripe_account_id"]: f for f in json.loads(done.stdout)}
+    assert set(forms) == {ids["big"], ids["small"]}
+    assert all(set(f) == KEYS for f in forms.values())
+    assert forms[ids["big"]] | {"monthly_amounts": None} == {
+        "stripe_account_id": ids["big"], "form_type": "k", "gross_amount": 2_010_000, "card_not_present_amount": 2_010_000,
+        "monthly_amounts": None, "transaction_count": 201, "federal_filing_required": True, "state": "NJ",
+        "state_filing_required": True, "status": "Needs attention", "needs_attention": ["TIN missing"]}
+    small = forms[ids["small"]]
+    assert small["monthly_amounts"] == [0] * 11 + [60_000] and small["card_not_present_amount"] == 0
+    assert (small["status"], small["state_filing_required"], small["federal_filing_required"]) == ("Ready", True, False)
+
+
+def test_csv_is_the_stripe_import_file(mirror_file) -> None:
+    path, ids = mirror_file
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    reader = csv.DictReader(io.StringIO(done.stdout))
+    table = {r["stripe_account_id"]: r for r in reader}
+    assert reader.fieldnames == EXPECTED_COLUMNS and set(table) == {ids["big"], ids["small"]}
+    assert (table[ids["small"]]["payee_postal_code"], table[ids["small"]]["december_amount"]) == ("02139", "600.00")
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--format", "csv", "--form-type", "nec",
+                       "--method", "payouts_only")
+    assert done.returncode == 0 and done.stdout.splitlines() == [",".join(EXPECTED_COLUMNS[:10] +
+                                                                          ["nonemployee_compensation"])]
+
+
+def test_a_year_before_the_rules_is_refused_in_one_line(mirror_file) -> None:
+    path, _ = mirror_file
+    done = connect_ops(path, "tax-forms", "--year", "2019")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "2023" in done.stderr
+    done = connect_ops(path, "tax-forms")
+    assert done.returncode == 2 and "--year" in done.stderr

@@ -1,0 +1,64 @@
+"""`connect-ops revenue` as people run it: a subprocess reading a mirror, printing the page's figures."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from core.revenue import queries
+from tests.cli.test_accounts_cli import connect_ops
+from tests.revenue.conftest import EXPECTED
+
+ENTRY = {"gmv", "charges", "refunded", "application_fees", "application_fees_refunded", "implicit_fees", "revenue",
+         "take_rate_bps"}
+
+
+def _dates(scenarios) -> tuple[str, str]:
+    return scenarios.start.isoformat(), scenarios.end.isoformat()
+
+
+def test_json_has_the_issue_shape_and_the_scenarios_figures(scenarios, scenario_mirror: Path) -> None:
+    start, end = _dates(scenarios)
+    done = connect_ops(scenario_mirror, "revenue", "--from", start, "--to", end, "--by", "day", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == {"from", "to", "by", "currencies"} and (data["from"], data["to"], data["by"]) == (start, end, "day")
+    assert set(data["currencies"]) == {"usd", "eur", "jpy"}
+    for currency, entry in data["currencies"].items():
+        assert set(entry) == ENTRY | {"series"}
+        assert all(set(point) == ENTRY | {"period"} for point in entry["series"])
+        for name in ENTRY - {"take_rate_bps"}:
+            assert sum(p[name] for p in entry["series"]) == entry[name], f"{currency} {name}: series sum to total"
+    jpy = data["currencies"]["jpy"]
+    assert (jpy["gmv"], jpy["charges"], jpy["application_fees"], jpy["revenue"], jpy["take_rate_bps"]) == (
+        12_000, 1, 1_200, 1_200, EXPECTED["jpy"]["take_rate_bps"])
+    usd = data["currencies"]["usd"]
+    assert (usd["charges"], usd["refunded"], usd["implicit_fees"]) == (7, 9_000, 1_500 + 1_500 + 1_000)
+    assert usd["application_fees_refunded"] == 400
+    expected = queries.report(scenarios.store.cursor(), scenarios.start, scenarios.end, "day")
+    assert data == json.loads(json.dumps(expected)), "the same code as the page"
+
+
+def test_csv_by_month(scenarios, scenario_mirror: Path) -> None:
+    start, end = _dates(scenarios)
+    done = connect_ops(scenario_mirror, "revenue", "--from", start, "--to", end, "--by", "month", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    lines = list(csv.DictReader(io.StringIO(done.stdout)))
+    totals = {row["currency"]: row for row in lines if row["period"] == "total"}
+    assert set(totals) == {"usd", "eur", "jpy"}
+    assert totals["eur"]["gmv"] == "10000" and totals["eur"]["revenue"] == "1000"
+    months = [row for row in lines if row["currency"] == "eur" and row["period"] != "total"]
+    assert [row["period"] for row in months] == [scenarios.start.replace(day=1).isoformat()]
+
+
+def test_bad_dates_are_one_line(scenario_mirror: Path) -> None:
+    done = connect_ops(scenario_mirror, "revenue", "--from", "2025-02-30", "--to", "2025-03-01")
+    assert done.returncode == 2 and "not a date" in done.stderr
+    done = connect_ops(scenario_mirror, "revenue", "--from", "2025-03-02", "--to", "2025-03-01")
+    assert done.returncode == 2 and "before --from" in done.stderr and done.stdout == ""
+
+
+def test_a_missing_mirror_is_one_line(tmp_path: Path) -> None:
+    done = connect_ops(tmp_path / "none.duckdb", "revenue", "--from", "2025-01-01", "--to", "2025-01-31")
+    assert done.returncode == 1 and "no mirror" in done.stderr and len(done.stderr.strip().splitlines()) == 1

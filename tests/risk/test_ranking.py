@@ -1,0 +1,91 @@
+"""The demo's bad merchants rank at the top of the queue; `connect-ops risk-queue` prints the same queue.
+
+The demo is pinned to one day (`--anchor`) and the queue measured at a fixed time after it, so the ranking
+is the same every day this test runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core.emulator.launcher import start_emulator
+from core.risk.queue import QueueFilters, queue
+from tests.risk.conftest import demo_profiles, synced_store
+
+ROOT = Path(__file__).resolve().parents[2]
+ANCHOR = datetime(2026, 12, 2, tzinfo=UTC)       # the demo's last day
+MEASURED = datetime(2026, 12, 2, 9, 0)           # naive UTC, as the mirror keeps time
+SEED = 1
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The small demo (the app's own seed in tests) synced over HTTP, then closed: readers open it read-only."""
+    path = tmp_path_factory.mktemp("risk_ranking") / "ranking.duckdb"
+    with start_emulator("--scale", "small", "--seed", str(SEED), "--anchor", str(int(ANCHOR.timestamp()))) as emulator:
+        synced_store(emulator, path).close()
+    yield path
+
+
+def test_the_demos_bad_merchants_rank_at_the_top(mirror: Path) -> None:
+    bad = {account for account, profile in demo_profiles(SEED).items() if profile == "bad"}
+    with duckdb.connect(str(mirror), read_only=True) as con:
+        page = queue(con.cursor(), QueueFilters(review_states=(), min_score=0), now=MEASURED, limit=None)
+    ranked = [row.account for row in page.rows]
+    assert len(ranked) == page.accounts == page.total
+    ranks = sorted(ranked.index(account) for account in bad)
+    assert ranked[0] in bad, "the riskiest account is one of the demo's bad merchants"
+    assert ranks[-1] < len(ranked) / 5, f"every bad merchant is in the top fifth: ranks {ranks} of {len(ranked)}"
+    top = page.rows[0]
+    assert top.score >= 40 and len(top.reasons) >= 3, top.reasons
+    assert all(any(ch.isdigit() for ch in reason) for reason in top.reasons), "reasons carry their numbers"
+
+
+def _cli(mirror: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONNECT_OPS_DB": str(mirror), "STRIPE_API_KEY": "sk_test_cli_reads_only_the_mirror"}
+    return subprocess.run([sys.executable, "-m", "core.cli", "risk-queue", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_cli_prints_the_queue_as_json_ordered_by_score(mirror: Path) -> None:
+    done = _cli(mirror, "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert 0 < len(rows) <= 5
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    for row in rows:
+        assert {"account", "score", "reasons", "review_state", "signals", "values"} <= row.keys()
+        assert row["review_state"] == "new" and row["reasons"] and set(row["signals"]) <= {
+            "dispute_activity", "dispute_rate", "refund_rate", "risky_charges", "past_due", "deadline_soon", "disabled",
+            "volume_spike", "young_high_volume", "volume_drop", "failed_payouts", "negative_balance", "shared_bank"}
+    with duckdb.connect(str(mirror), read_only=True) as con:  # the page's code, the page's answer
+        same = queue(con.cursor(), QueueFilters(), limit=5).rows
+    assert [r["account"] for r in rows] == [r.account for r in same]
+
+
+def test_cli_csv_and_filters(mirror: Path) -> None:
+    done = _cli(mirror, "--format", "csv", "--signal", "past_due")
+    assert done.returncode == 0, done.stderr
+    table = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert table and all("past_due" in row["signals"].split() for row in table)
+    assert list(table[0])[:4] == ["account", "score", "review_state", "assignee"]
+    bad = _cli(mirror, "--signal", "bogus")
+    assert bad.returncode == 2 and "bogus" in bad.stderr and not bad.stdout
+
+
+def test_a_measurement_later_still_ranks_the_same_bad_merchant_first(mirror: Path) -> None:
+    """A week on, nothing new happened: the leader keeps its lead (windows slide, patterns stay)."""
+    with duckdb.connect(str(mirror), read_only=True) as con:
+        first = queue(con.cursor(), QueueFilters(review_states=()), now=MEASURED, limit=1).rows[0]
+        later = queue(con.cursor(), QueueFilters(review_states=()), now=MEASURED + timedelta(days=7), limit=1).rows[0]
+    assert later.account == first.account
