@@ -11,34 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
-import duckdb
 from pydantic import ValidationError
 
 from core.account_status import STATUSES
-from core.mirror.store import DatabaseLockedError, StoreError
-from core.settings import load_settings
+from core.cli.common import mirror_path, open_mirror, words, write_out
 from core.support import accounts
 
 HELP = __doc__.splitlines()[0]
-
-
-def _words(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("accounts", help="the connected accounts list (Merchants page) as CSV or JSON",
                             description=HELP, epilog="Lists take several values: --status restricted,in_review "
                             "or --status restricted --status in_review.")
-    p.add_argument("--status", action="append", type=_words, default=[],
+    p.add_argument("--status", action="append", type=words, default=[],
                    help=f"account status: {', '.join(STATUSES)}")
-    p.add_argument("--country", action="append", type=_words, default=[], help="two-letter country code, e.g. US")
-    p.add_argument("--type", action="append", type=_words, default=[], help=f"{', '.join(accounts.TYPES)}")
-    p.add_argument("--requirements", action="append", type=_words, default=[],
+    p.add_argument("--country", action="append", type=words, default=[], help="two-letter country code, e.g. US")
+    p.add_argument("--type", action="append", type=words, default=[], help=f"{', '.join(accounts.TYPES)}")
+    p.add_argument("--requirements", action="append", type=words, default=[],
                    help=f"most urgent requirements: {', '.join(accounts.REQUIREMENT_STATES)}")
     p.add_argument("--failed-payouts", action="store_true", help="only accounts with a failed payout")
     p.add_argument("--open-disputes", action="store_true", help="only accounts with an open dispute")
@@ -72,36 +64,6 @@ def filters_from_args(args: argparse.Namespace) -> accounts.AccountFilters:
                                    f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors())) from None
 
 
-def mirror_path() -> Path:
-    settings = load_settings()
-    if settings.demo_mode:
-        from core.app.runtime import demo_database_path
-
-        return demo_database_path(settings)
-    return settings.connect_ops_db
-
-
-def open_mirror(path: Path) -> duckdb.DuckDBPyConnection:
-    """The mirror, read-only; a missing, locked or foreign file is a StoreError of one line."""
-    if not path.is_file():
-        raise StoreError(f"no mirror at {path} (CONNECT_OPS_DB): run `connect-ops sync` (or the app) first")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if "lock" in first.lower():
-            raise DatabaseLockedError(f"{path} is in use by another Connect Ops process (the app or a sync); "
-                                      "export from the Merchants page instead, or stop it") from None
-        raise StoreError(f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first})") from None
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    missing = {"connected_accounts", "charges", "balance_transactions", "payouts", "disputes", "transfers"} - tables
-    if missing:
-        con.close()
-        raise StoreError(f"{path} is not a Connect Ops mirror (no {', '.join(sorted(missing))} table): "
-                         "run `connect-ops sync` first")
-    return con
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         filters = filters_from_args(args)
@@ -119,9 +81,5 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps([{**row.model_dump(mode="json"), "balance_text": row.balance_text,
                             "volume_text": row.volume_text, "volume_period_days": filters.period_days}
                            for row in rows], ensure_ascii=False, indent=1) + "\n"
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_out(text)
     return 0

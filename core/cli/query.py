@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from core.explore.guard import QueryRefused
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print("connect-ops query: --max-rows and --timeout must be positive", file=sys.stderr)
         return 2
     sql = BY_KEY[args.starter].sql if args.starter else args.sql
-    from core.cli.accounts import mirror_path, open_mirror
+    from core.cli.common import mirror_path, open_mirror, write_out
 
     path = mirror_path()
     try:
@@ -79,11 +78,7 @@ def run(args: argparse.Namespace) -> int:
         text = result.csv()
     else:
         text = json.dumps(result.records(), ensure_ascii=False, indent=1, default=str) + "\n"
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_out(text)
     note = f"{result.rows:,} rows in {result.seconds:.2f} s"
     if result.truncated:
         note += f"; stopped at --max-rows {args.max_rows:,}: the query has more"

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from core.cli.accounts import mirror_path, open_mirror
+from core.cli.common import mirror_path, open_mirror, write_out
 from core.revenue import queries
 
 HELP = __doc__.splitlines()[0]
@@ -62,9 +61,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     text = json.dumps(data, indent=1) + "\n" if args.format == "json" else queries.report_csv(data)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_out(text)
     return 0

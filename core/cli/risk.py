@@ -12,12 +12,11 @@ mode, the demo's mirror) and does not sync.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from pydantic import ValidationError
 
-from core.cli.accounts import _words, mirror_path, open_mirror
+from core.cli.common import mirror_path, open_mirror, words, write_out
 from core.risk import review
 from core.risk.queue import TYPES, QueueFilters, queue, queue_csv, queue_json
 from core.risk.score import SIGNALS
@@ -30,12 +29,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                             description=HELP, epilog="Lists take several values: --signal refund_rate,volume_spike.")
     p.add_argument("--limit", type=int, default=None, help="at most N accounts (default: all that match)")
     p.add_argument("--format", choices=("json", "csv"), default="json")
-    p.add_argument("--signal", action="append", type=_words, default=[], help=f"any of: {', '.join(SIGNALS)}")
-    p.add_argument("--country", action="append", type=_words, default=[], help="two-letter country code, e.g. US")
-    p.add_argument("--type", action="append", type=_words, default=[], help=f"{', '.join(TYPES)}")
-    p.add_argument("--review-state", action="append", type=_words, default=[],
+    p.add_argument("--signal", action="append", type=words, default=[], help=f"any of: {', '.join(SIGNALS)}")
+    p.add_argument("--country", action="append", type=words, default=[], help="two-letter country code, e.g. US")
+    p.add_argument("--type", action="append", type=words, default=[], help=f"{', '.join(TYPES)}")
+    p.add_argument("--review-state", action="append", type=words, default=[],
                    help=f"{', '.join(review.STATES)} (default: new,in_review); 'all' for every state")
-    p.add_argument("--assignee", action="append", type=_words, default=[], help="email of whoever reviews it")
+    p.add_argument("--assignee", action="append", type=words, default=[], help="email of whoever reviews it")
     p.add_argument("--min-score", type=int, default=1, help="lowest score listed (default 1: something fires)")
     p.set_defaults(run=run)
 
@@ -71,9 +70,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     text = queue_json(rows) if args.format == "json" else queue_csv(rows)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_out(text)
     return 0

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-from core.cli.accounts import mirror_path, open_mirror
+from core.cli.common import mirror_path, open_mirror, write_out
 from core.settings import load_settings
 from core.tax import computation, export, readiness
 from core.tax.rules import RULES
@@ -58,9 +57,5 @@ def run(args: argparse.Namespace) -> int:
         text = export.import_csv(report.forms, args.form_type)
     else:
         text = json.dumps([form.record() for form in report.forms], indent=1) + "\n"
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_out(text)
     return 0
