@@ -148,11 +148,14 @@ def run_sync(settings: Settings, store: Store, progress: Progress | None = None,
 
 
 def after_sync(store: Store, result: Any) -> Any:
-    """What follows every successful sync in the app: the risk queue is assessed at once (no page waits for
-    it) and cleared accounts that came back are written down (core/risk/queue.py; it never raises)."""
+    """What follows every successful sync in the app, so no page waits for it: the risk queue is assessed
+    and cleared accounts that came back are written down (core/risk/queue.py), and the revenue cache is
+    brought up to date (core/revenue/cache.py). Neither ever raises."""
+    from core.revenue import cache as revenue_cache
     from core.risk.queue import refresh_after_sync
 
     refresh_after_sync(store)
+    revenue_cache.refresh_after_sync(store)
     return result
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import stripe
 
 from core.app.demo import marker_for, state_file_for
@@ -136,6 +137,14 @@ def test_real_key_first_sync_starts_at_once_with_progress(emulator: EmulatorProc
         # one client per process: the sync's requests and the actions' share one rate budget
         assert runtime.api is not None and runtime.action_context().api is runtime.api
         assert runtime.api.stats.requests > 0, "the sync did not go through the runtime's client"
+        # after the sync, in the scheduler's thread: the revenue cache is built before anyone opens Revenue
+        facts = None
+        while facts is None and time.monotonic() < deadline + 360:
+            try:
+                facts = runtime.store.cursor().execute("SELECT count(*) FROM revenue_cache.facts").fetchone()[0]
+            except duckdb.Error:
+                time.sleep(0.1)
+        assert facts, "the revenue cache was not built after the first sync"
         assert any(n and n.startswith("Loading the platform from Stripe: ") and "objects so far; figures are "
                    "partial until it finishes." in n for n in notices), notices
         assert runtime.has_data() and runtime.loading_notice() is None and runtime.no_data_text() is None
