@@ -13,24 +13,38 @@ How it stays exact:
 * Events replay per scope by created-time window (with an overlap, since events in the same second
   are not ordered by id), read newest first a page at a time; each object keeps the first (newest)
   snapshot met. A scope's replay starts once its listing is committed (ReplayGate), while other
-  scopes are still listed.
+  scopes are still listed. On a first sync the scope's events listing is its replay (EventsListing):
+  listed last, its newest pages hold every event since the watermark, so replay costs no request.
 * What changes without an event of its own is refreshed explicitly: balance transactions (new ones,
   and pending ones whose `available_on` passed), the charge of a dispute, and the `py_` payment, its
   refunds and balance transactions in the destination account of a transfer.
 
-Work runs in a thread pool paced by StripeApi's token buckets; one writer thread commits pages in
-groups (DuckDB's cost is per statement and per row, so grouping pages keeps the writer ahead).
+How it stays fast (a first sync's requests are about the pages the data needs, at the rate limits):
+
+* A unit estimates from its first page how many it holds and splits into created-windows only when,
+  listed one page after another, it would end after the rest of the work (BackfillUnit._split): small
+  scopes are never split (every window ends in a partial page, a request more).
+* Workers take a task when its endpoint's rate budget frees, not before: the longest units first (the
+  last to end ends the run), then scopes in the order found, so they finish, and replay, steadily; the
+  endpoint with the most listing left goes first when the overall budget is the limit.
+* The run's first requests list the platform at once; Stripe's time for its watermark is learnt from
+  their answers. The writer commits pages in groups (DuckDB's cost is mostly per commit) but does not
+  wait for company while workers wait for what a commit releases (accounts found, a replay).
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
+import math
 import queue
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +63,15 @@ EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events 
 EVENT_WINDOW = 86400  # a replay commits its watermark at least once per day of events
 PAGE = 100
 CLOCK_SKEW_NOTE = 30  # seconds of difference between our clock and Stripe's worth a line in the run log
+PLATFORM_HINT = 400 * 86400  # where the platform's objects are first guessed to begin, before its accounts tell
 MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
+PIECE_PAGES = 1  # pages a slice holds at least (each ends in a partial page: only the tail splits this fine)
+MAX_PIECES = 4  # slices one split makes at most (a slice splits again if it must)
+SPLIT_SLACK = 0.7  # a unit is split when, alone, it would take longer than this share of the work left
+WRITE_QUEUE = 160  # writes waiting for the writer at most
+CHECKPOINT_WAL = 2 << 20  # bytes of write-ahead log worth moving into the database file while the run idles
+TAKE_EARLY = 0.005  # seconds before its rate budget frees that a task may be taken
+_ORDER = itertools.count()  # queue order: units keep theirs, so a scope's units finish together
 
 
 def scope_label(scope: str) -> str:
@@ -89,6 +111,7 @@ class Write:
     units: list[dict[str, Any]] = field(default_factory=list)
     delete_scopes: list[str] = field(default_factory=list)  # drop all sync_state of these scopes first
     after: Callable[[], None] | None = None
+    queued: Callable[[], None] | None = None  # once queued, before it commits: work released is ordered after it
     fresh: bool = False  # pages of a scope's first listing: appended, since none of their keys can exist
     deletes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, scope, id) Stripe deleted
     disconnect: list[tuple[str, int, str]] = field(default_factory=list)  # (account, Stripe time, how)
@@ -106,10 +129,20 @@ class Task:
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         raise NotImplementedError
 
+    def rank(self, engine: SyncEngine) -> tuple[float, int]:
+        """Its place among its endpoint's queued tasks (smallest first): by default, first come first served."""
+        return (0.0, next(_ORDER))
+
 
 @dataclass
 class BackfillUnit(Task):
-    """A created-window of one resource in one scope, paged newest first from `cursor`."""
+    """A created-window of one resource in one scope, paged newest first from `cursor`.
+
+    After each page it estimates the pages it still holds (the density of what it listed, over what is
+    left of its window) and splits only when it would otherwise end after the rest of its endpoint's
+    work (`SyncEngine.pieces_for`): every slice ends in a partial page, so a scope of a few pages stays
+    whole, and a big one is cut into slices of comparable size as soon as its first page shows it is big.
+    """
 
     unit_id: str
     scope: str
@@ -118,8 +151,14 @@ class BackfillUnit(Task):
     window_end: int | None = None
     cursor: str | None = None
     done: bool = False
-    hint_start: int = 0  # where data probably begins; only steers where windows are split
+    hint_start: int = 0  # where data probably begins; only steers estimates and splits
     fresh: bool = False  # the scope's first listing of this resource (see SyncEngine.fresh_for)
+    gated: bool = True  # its scope's replay waits for it (ReplayGate); slices inherit it
+    # What this run listed (not saved: a resumed unit estimates afresh from its next page)
+    listed: int = 0
+    newest: int | None = None  # created of the newest object listed, or the window's end
+    oldest: int | None = None  # created of the oldest object listed
+    order: int = field(default_factory=lambda: next(_ORDER))  # a scope's units go in the order it was found
 
     @property
     def endpoint(self) -> str:  # type: ignore[override]
@@ -134,59 +173,189 @@ class BackfillUnit(Task):
                 "window_start": self.window_start, "window_end": self.window_end, "cursor": self.cursor,
                 "done": self.done, "fresh": self.fresh}
 
+    def rank(self, engine: SyncEngine) -> tuple[float, int]:
+        """The longest first (the run ends when the last page of the longest does), so a unit goes on
+        once started and scopes finish one after another, their replays spread over the run; units not
+        started yet (1 page until one came back) by scope in the order found."""
+        return (-engine.estimates.setdefault(self.unit_id, self.endpoint), self.order)
+
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        return self.handle(engine, self.fetch(engine))
+
+    def fetch(self, engine: SyncEngine) -> Page:
         created: dict[str, int] = {"gte": self.window_start}
         if self.window_end is not None:
             created["lt"] = self.window_end
-        params: dict[str, Any] = {"limit": PAGE, "created": created}
-        if self.cursor:
-            params["starting_after"] = self.cursor
-        page = engine.api.list(self.resource, params, self.scope or None)
+        started = time.monotonic()
+        page = engine.api.list(self.resource, _paged({"limit": PAGE, "created": created}, self.cursor),
+                               self.scope or None)
+        engine.observe_latency(time.monotonic() - started)
+        return page
+
+    def handle(self, engine: SyncEngine, page: Page) -> tuple[Write, list[Task]]:
+        """The page's write: its rows with this unit's new cursor, and any slices split off, all in one
+        transaction. A slice and the window this unit keeps must commit together, disjoint, or a
+        resumed run lists the handed-over window twice (and appends it twice)."""
+        self._advance(page)
+        engine.estimates.set(self.unit_id, self.endpoint, self.remaining_pages(engine))
+        slices = [] if self.done else self._split(engine)
+        if slices:
+            engine.estimates.set(self.unit_id, self.endpoint, self.remaining_pages(engine))
+        for piece in slices:
+            if piece.gated:
+                engine.gate.open(self.scope, piece.unit_id, accounts=self.resource == "accounts")
+        write = Write(pages=[_page_row(table_of(self.resource), self.scope, page)],
+                      units=[self.state(), *(piece.state() for piece in slices)], fresh=self.fresh)
+        write.after = self._after(engine)
+        write.queued = self._found_accounts(engine, page)
+        return write, ([] if self.done else [self]) + list(slices)
+
+    def _advance(self, page: Page) -> None:
         if page.data:
             self.cursor = page.data[-1]["id"]
+            if self.newest is None:
+                self.newest = self.window_end if self.window_end is not None else int(page.data[0]["created"])
+            self.oldest = int(page.data[-1]["created"])
+            self.listed += len(page.data)
         self.done = not page.has_more
-        follow: list[Task] = []
-        split = None if self.done else self._split(engine, page)
-        # After the split: the window this unit keeps and the one it hands over must commit together,
-        # disjoint, or a resumed run lists the handed-over window twice (and appends it twice).
-        units = [self.state()]
-        if split is not None:
-            engine.gate.open(self.scope, split.unit_id, accounts=self.resource == "accounts")
-            units.append(split.state())
-            follow.append(split)
+
+    def _after(self, engine: SyncEngine) -> Callable[[], None] | None:
+        """Once its last page is committed, a unit may release its scope's replay."""
         if not self.done:
-            follow.insert(0, self)
-        table = table_of(self.resource)
-        write = Write(pages=[_page_row(table, self.scope, page)], units=units, fresh=self.fresh)
-        ids = [obj["id"] for obj in page.data] if self.resource == "accounts" else []
-        done, unit_id, scope = self.done, self.unit_id, self.scope
-        if ids or done:
-            def after() -> None:
-                if ids:
-                    engine.discover_accounts(ids)
-                if done:
-                    engine.gate.close(scope, unit_id)
-            write.after = after
+            return None
+        unit_id, scope = self.unit_id, self.scope
+
+        def after() -> None:
+            engine.estimates.forget(unit_id)
+            engine.gate.close(scope, unit_id)
+
+        return after
+
+    def _found_accounts(self, engine: SyncEngine, page: Page) -> Callable[[], None] | None:
+        """Accounts on a page are anchored as soon as the page is queued, not committed: their anchors
+        commit after it anyway (one writer, in order), and replays wait for the whole account list."""
+        if self.resource != "accounts" or not page.data:
+            return None
+        created = {obj["id"]: int(obj["created"]) for obj in page.data}
+        return lambda: engine.discover_accounts(list(created), created)
+
+    def _ramp(self, engine: SyncEngine) -> tuple[int, int]:
+        """(origin, start): where the scope's objects probably begin, and where what is left of this
+        window starts. Data older than the scope's start means that guess was wrong: then assume it goes
+        back as far again as what this unit listed spans."""
+        assert self.oldest is not None and self.newest is not None
+        origin = engine.scope_start(self.scope, self.hint_start, self.resource)
+        if origin >= self.oldest:
+            origin = self.oldest - max(1, self.newest - self.oldest)
+        return origin, max(self.window_start, origin)
+
+    def remaining_pages(self, engine: SyncEngine) -> float:
+        """Pages still to list (1 until a page has come back): the density of what was listed, thinning
+        out towards the scope's start (platforms grow: the newest pages are the densest)."""
+        if self.done:
+            return 0.0
+        if not self.listed or self.oldest is None or self.newest is None:
+            return 1.0
+        density = self.listed / max(1, self.newest - self.oldest)
+        origin, start = self._ramp(engine)
+        span = _ramp_span(origin, start, self.oldest) if self._grows else self.oldest - start
+        return max(1.0, density * span / PAGE)
+
+    @property
+    def _grows(self) -> bool:
+        """The platform's activity grows as accounts join (its newest pages are its densest); nothing is
+        assumed of one account's."""
+        return self.scope == PLATFORM
+
+    def _split(self, engine: SyncEngine) -> list[BackfillUnit]:
+        """Older slices of what is left of the window, as new units, when this unit is too long alone;
+        slices of about equal estimated size (narrower where it is denser)."""
+        remaining = self.remaining_pages(engine)
+        pieces = engine.pieces_for(remaining)
+        if pieces < 2 or self.oldest is None:
+            return []
+        origin, start = self._ramp(engine)
+        bounds = sorted(set(_slice_bounds(origin, start, self.oldest, pieces, grows=self._grows)))
+        bounds = [b for b in bounds if self.window_start < b <= self.oldest - MIN_SPLIT_SPAN]
+        if not bounds:
+            return []
+        edges = [self.window_start, *bounds]
+        slices = [BackfillUnit(new_unit_id(self.scope, self.resource), self.scope, self.resource, start, end,
+                               hint_start=self.hint_start, fresh=self.fresh, gated=self.gated)
+                  for start, end in itertools.pairwise(edges)]
+        self.window_start = bounds[-1]
+        share = remaining / (len(slices) + 1)
+        for piece in slices:
+            engine.estimates.set(piece.unit_id, piece.endpoint, share)
+        return slices
+
+
+@dataclass
+class EventsListing(BackfillUnit):
+    """A scope's events listing that is also its replay, so a first sync spends no request on replay.
+
+    It starts once everything else listed in the scope is committed (ReplayGate), so its newest pages
+    hold every event since the scope's watermark: those are applied as a replay would apply them
+    (newest snapshot first) while the page itself is stored as listed. The replay ends with the first
+    page that reaches below the watermark (less the overlap); its new watermark commits with that page,
+    and what is older is listed on as a plain unit (split if big). Killed before that, the next run
+    lists the rest as a plain unit and replays from the watermark, as for any scope (not saved as such).
+    """
+
+    watermark: int = 0
+    replaying: bool = True
+    next_watermark: int = 0
+    applied: set[tuple[str, str]] = field(default_factory=set)  # (table, id) given their newest snapshot
+
+    def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        if self.replaying and not self.next_watermark:
+            now = engine.api.stripe_now()
+            if self.watermark < now - EVENT_RETENTION + RETENTION_MARGIN:
+                return engine.rebackfill(self.scope, "its events cursor is older than Stripe's 30-day retention")
+            self.next_watermark = now - 1
+        page = self.fetch(engine)
+        if not self.replaying:
+            return self.handle(engine, page)
+        since = self.watermark - EVENT_OVERLAP
+        replay = engine.apply_events(self.scope, [e for e in page.data if int(e["created"]) >= since], self.applied,
+                                     with_rows=False)
+        write, follow = self._handle_replaying(engine, page, since)
+        write.rows += replay.rows
+        write.deletes += replay.deletes
+        write.disconnect += replay.disconnect
+        write.units = replay.units + write.units
         return write, follow
 
-    def _split(self, engine: SyncEngine, page: Page) -> BackfillUnit | None:
-        """Hand the older half of the remaining window to a new unit while workers would idle."""
-        if not page.data or not engine.wants_more_work():
-            return None
-        oldest = int(page.data[-1]["created"])
-        low = max(self.window_start, min(self.hint_start, oldest))
-        if oldest - low < MIN_SPLIT_SPAN:
-            if oldest - self.window_start < MIN_SPLIT_SPAN:
-                return None
-            low = self.window_start
-        middle = (low + oldest) // 2 if low < oldest - 1 else oldest - 1
-        middle = max(middle, self.window_start + 1)
-        if middle >= oldest:
-            return None
-        new = BackfillUnit(new_unit_id(self.scope, self.resource), self.scope, self.resource,
-                           self.window_start, middle, hint_start=self.hint_start, fresh=self.fresh)
-        self.window_start = middle
-        return new
+    def _handle_replaying(self, engine: SyncEngine, page: Page, since: int) -> tuple[Write, list[Task]]:
+        """No split while replaying (a slice would hold events to apply); the replay ends below `since`."""
+        self._advance(page)
+        engine.estimates.set(self.unit_id, self.endpoint, self.remaining_pages(engine))
+        write = Write(pages=[_page_row("events", self.scope, page)], units=[self.state()], fresh=self.fresh)
+        write.after = self._after(engine)
+        if self.done or (self.oldest is not None and self.oldest < since):
+            self.replaying = False
+            self.applied = set()
+            write.units.append({"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
+                                "resource": "events", "cursor_created": self.next_watermark, "done": True})
+            scope = self.scope
+            write.after = _chain([call for call in (write.after, lambda: engine.refresh_early(scope)) if call])
+        return write, [] if self.done else [self]
+
+
+def _ramp_span(origin: int, start: int, end: int) -> float:
+    """The seconds [start, end) is worth at the density found at `end`, when density grows from nothing
+    at `origin` to that at `end` (a platform's accounts accumulate: so does their activity)."""
+    if end <= origin:
+        return float(max(0, end - start))
+    return ((end - origin) ** 2 - (start - origin) ** 2) / (2 * (end - origin))
+
+
+def _slice_bounds(origin: int, start: int, end: int, pieces: int, *, grows: bool) -> list[int]:
+    """Times that cut [start, end) into `pieces` parts of equal worth: under that growth, or equal spans."""
+    if not grows:
+        return [start + (end - start) * i // pieces for i in range(1, pieces)]
+    low, high = (start - origin) ** 2, (end - origin) ** 2
+    return [origin + int(math.sqrt(low + (high - low) * i / pieces)) for i in range(1, pieces)]
 
 
 def new_unit_id(scope: str, resource: str) -> str:
@@ -207,17 +376,70 @@ class AnchorScope(Task):
     endpoint = "anchor"  # no request of its own: Stripe's clock, as its last responses' Date told it
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        if self.scope == PLATFORM and not engine.api.clock.known:
+            return self._anchor_while_listing(engine)
         watermark = engine.api.stripe_now() - 1
+        units = self._units(engine)
+        write, follow = self._plan(engine, watermark, units)
+        return write, follow + units
+
+    def _units(self, engine: SyncEngine) -> list[BackfillUnit]:
         resources = PLATFORM_RESOURCES if self.scope == PLATFORM else ACCOUNT_RESOURCES
-        units = [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start,
-                              fresh=engine.fresh_for(self.scope, table_of(r)))
-                 for r in resources]
+        return [BackfillUnit(new_unit_id(self.scope, r), self.scope, r, hint_start=self.hint_start,
+                             fresh=engine.fresh_for(self.scope, table_of(r)))
+                for r in resources if r != "events"]
+
+    def _plan(self, engine: SyncEngine, watermark: int, units: list[BackfillUnit]) -> tuple[Write, list[Task]]:
+        """The write that fixes the watermark and saves the units, and the events units to run."""
+        *older, replay = self._events_units(engine, watermark)
         events_state = {"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
                         "resource": "events", "cursor_created": watermark, "done": False}
         engine.note(f"{scope_label(self.scope)}: events watermark {watermark}, backfill planned")
-        engine.gate.plan(self.scope, watermark, [(u.unit_id, u.resource == "accounts") for u in units])
-        write = Write(units=[events_state, *(u.state() for u in units)], delete_scopes=[self.scope])
-        return write, list(units)
+        engine.gate.plan(self.scope, watermark, [(u.unit_id, u.resource == "accounts") for u in units], replay)
+        write = Write(units=[events_state, *(u.state() for u in (*units, *older, replay))],
+                      delete_scopes=[self.scope])
+        return write, list(older)
+
+    def _anchor_while_listing(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
+        """The run's first requests, before Stripe's time is known: rather than ask for it and wait, list
+        the first page of every platform resource at once, and fix as watermark a time Stripe's clock had
+        reached before any of them was sent (their Date headers, less the seconds since sending). The
+        watermark, the units and those pages commit in one transaction."""
+        units = self._units(engine)
+        eager = [u for u in units if u.fresh]  # one write holds their pages: all appended
+        sent = time.monotonic()
+        with ThreadPoolExecutor(max(1, len(eager)), thread_name_prefix="sync-anchor") as pool:
+            pages = list(pool.map(lambda unit: unit.fetch(engine), eager))
+        watermark = engine.api.stripe_now() - math.ceil(time.monotonic() - sent) - 1
+        self.hint_start = self.hint_start or watermark - PLATFORM_HINT
+        for unit in units:
+            unit.hint_start = unit.hint_start or self.hint_start
+        write, follow = self._plan(engine, watermark, units)
+        write.fresh, afters, queued = True, [], []
+        for unit, page in zip(eager, pages, strict=True):
+            listed, more = unit.handle(engine, page)
+            write.pages += listed.pages
+            write.units += listed.units
+            afters += [listed.after] if listed.after else []
+            queued += [listed.queued] if listed.queued else []
+            follow += more
+        write.after, write.queued = _chain(afters), _chain(queued)
+        return write, follow + [u for u in units if not u.fresh]
+
+    def _events_units(self, engine: SyncEngine, watermark: int) -> list[BackfillUnit]:
+        """The scope's events: one listing that is also its replay (EventsListing, started by the gate).
+        The platform's events are many, so what is older than the replay's window is a plain unit
+        listed from the start beside everything else (split if big); the windows are disjoint."""
+        fresh = engine.fresh_for(self.scope, "events")
+
+        def unit(kind: type[BackfillUnit], start: int, end: int | None, **extra: Any) -> BackfillUnit:
+            return kind(new_unit_id(self.scope, "events"), self.scope, "events", start, end,
+                        hint_start=self.hint_start, fresh=fresh, gated=False, **extra)
+
+        if self.scope != PLATFORM:
+            return [unit(EventsListing, 0, None, watermark=watermark)]
+        since = watermark - EVENT_OVERLAP
+        return [unit(BackfillUnit, 0, since), unit(EventsListing, since, None, watermark=watermark)]
 
 
 def refresh_unit_id(scope: str) -> str:
@@ -261,8 +483,11 @@ class ReplayEvents(Task):
             return write, [self]
         write.units.append({"unit_id": events_unit_id(self.scope), "kind": "events", "scope": self.scope,
                             "resource": "events", "cursor_created": self.next_watermark, "done": True})
-        follow: list[Task] = [] if self.window_end is None else [ReplayEvents(self.scope, self.next_watermark)]
-        return write, follow
+        if self.window_end is not None:
+            return write, [ReplayEvents(self.scope, self.next_watermark)]
+        scope = self.scope
+        write.after = lambda: engine.refresh_early(scope)
+        return write, []
 
 
 @dataclass
@@ -358,25 +583,73 @@ class Retrieve(ResourceTask):
 # --------------------------------------------------------------------------- scheduler and writer
 
 
+class Estimates:
+    """Pages each listing unit still holds, and their sum per endpoint: what is left of its work."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._units: dict[str, tuple[str, float]] = {}
+        self._totals: dict[str, float] = defaultdict(float)
+
+    def set(self, unit_id: str, endpoint: str, pages: float) -> None:
+        with self._lock:
+            old = self._units.get(unit_id)
+            if old is not None:
+                self._totals[old[0]] -= old[1]
+            self._units[unit_id] = (endpoint, pages)
+            self._totals[endpoint] += pages
+
+    def setdefault(self, unit_id: str, endpoint: str, pages: float = 1.0) -> float:
+        with self._lock:
+            known = self._units.get(unit_id)
+        if known is not None:
+            return known[1]
+        self.set(unit_id, endpoint, pages)
+        return pages
+
+    def forget(self, unit_id: str) -> None:
+        with self._lock:
+            old = self._units.pop(unit_id, None)
+            if old is not None:
+                self._totals[old[0]] -= old[1]
+
+    def total(self, endpoint: str) -> float:
+        return self._totals.get(endpoint, 0.0)
+
+    def seconds_left(self, api: StripeApi) -> float:
+        """The least time the known listing work takes at the rate limits: its busiest endpoint's share,
+        or all of it at the overall limit."""
+        with self._lock:
+            totals = [t for t in self._totals.values() if t > 0]
+        busiest = max(totals, default=0.0) / api.max_rps_per_endpoint
+        return max(busiest, sum(totals) / api.global_bucket.ceiling, 0.1)
+
+
 class Scheduler:
-    """Worker threads taking tasks by endpoint, the one whose rate budget frees soonest first."""
+    """Worker threads taking tasks by endpoint: the one whose rate budget frees soonest, and among those
+    the overall budget holds back alike, the one with the most listing left (the one that ends the run);
+    within an endpoint, by `Task.rank`."""
 
     def __init__(self, engine: SyncEngine, workers: int) -> None:
         self.engine = engine
         self.workers = workers
-        self._pending: dict[str, deque[Task]] = defaultdict(deque)
+        self._pending: dict[str, list[tuple[tuple[float, int], int, Task]]] = defaultdict(list)  # endpoint -> heap
+        self._seq = itertools.count()
         self._count = 0
         self._running = 0
         self._deferred = 0  # committed-later writes whose `after` may still submit tasks
         self._cond = threading.Condition()
+        self._timing = False  # a worker waits for the next rate budget to free; the others wait for a nudge
         self._error: BaseException | None = None
 
     def submit(self, tasks: Iterable[Task]) -> None:
         with self._cond:
+            added = 0
             for task in tasks:
-                self._pending[task.endpoint].append(task)
-                self._count += 1
-            self._cond.notify_all()
+                heapq.heappush(self._pending[task.endpoint], (task.rank(self.engine), next(self._seq), task))
+                added += 1
+            self._count += added
+            self._cond.notify(added)
 
     def _defer(self, write: Write) -> None:
         """Keep the run alive until the write's `after` (which may submit tasks) has run."""
@@ -419,15 +692,41 @@ class Scheduler:
                 if self._error is not None:
                     return None
                 if self._count:
-                    endpoint = min((e for e, q in self._pending.items() if q),
-                                   key=self.engine.api.ready_in)
-                    self._count -= 1
-                    self._running += 1
-                    return self._pending[endpoint].popleft()
+                    endpoint, wait = self._next_endpoint()
+                    if wait <= TAKE_EARLY:
+                        self._count -= 1
+                        self._running += 1
+                        if self._count:
+                            self._cond.notify()  # the next task may be ready too, or someone must time it
+                        return heapq.heappop(self._pending[endpoint])[2]
+                    self._wait_for_budget(wait)
+                    continue
                 if self._running == 0 and self._deferred == 0:
                     self._cond.notify_all()
                     return None
                 self._cond.wait(0.5)
+
+    def _wait_for_budget(self, wait: float) -> None:
+        """Choose when the budget frees (what is best then may not be now). One worker times it: dozens
+        waking together to find one token cost more CPU than the requests themselves."""
+        if self._timing:
+            self._cond.wait(0.5)
+            return
+        self._timing = True
+        try:
+            self._cond.wait(wait)
+        finally:
+            self._timing = False
+
+    def _next_endpoint(self) -> tuple[str, float]:
+        """(endpoint, seconds until its rate budget frees); tasks are taken when it does, not queued on
+        the budget early, so a long unit back from its last page goes next whatever queued before it."""
+        api, estimates = self.engine.api, self.engine.estimates
+        held = api.global_bucket.ready_in()
+        ready = {e: 0.0 if e == AnchorScope.endpoint else max(api.bucket(e).ready_in(), held)  # anchors: no request
+                 for e, q in self._pending.items() if q}
+        endpoint = min(ready, key=lambda e: (ready[e], -estimates.total(e)))
+        return endpoint, ready[endpoint]
 
     def _work(self) -> None:
         while (task := self._take()) is not None:
@@ -440,6 +739,8 @@ class Scheduler:
                     if write.after is not None:
                         self._defer(write)
                     self.engine.writer.put(write)
+                    if write.queued is not None:
+                        write.queued()
                 self.engine.count_stream(task, write)
                 self.submit(follow)
             except BaseException as exc:  # noqa: BLE001 - any failure stops the run, reported once
@@ -447,19 +748,26 @@ class Scheduler:
             finally:
                 with self._cond:
                     self._running -= 1
-                    self._cond.notify_all()
+                    if not self._running:
+                        self._cond.notify_all()  # perhaps the end: the others see it
 
 
 class Writer:
     """The single writing thread: commits queued writes in groups, each group one transaction."""
 
     def __init__(self, store: Store, on_error: Callable[[BaseException], None], max_group: int = 32,
-                 linger: float = 0.3) -> None:
+                 linger: float = 0.3, idle: Callable[[bool], bool] = lambda drained: False) -> None:
         self.store = store
         self.on_error = on_error
         self.max_group = max_group
-        self.linger = linger  # how long a group waits for company: DuckDB's cost is mostly per commit
-        self._queue: queue.Queue[Write | None] = queue.Queue(maxsize=24)  # bounds memory
+        self.linger = linger  # how long a group waits for company: DuckDB's cost is mostly per commit (~17 ms)
+        # Whether workers wait for work (then a commit that releases work is on the critical path); or, with
+        # `drained`, whether nothing at all is queued to run.
+        self.idle = idle
+        self._flushing = False
+        # Bounds memory (a write is about a page, ~100 KB) yet absorbs a slow commit (DuckDB checkpoints the WAL
+        # inside one every 16 MB): a full queue stops every worker, and the rate budget goes unused.
+        self._queue: queue.Queue[Write | None] = queue.Queue(maxsize=WRITE_QUEUE)
         self._thread = threading.Thread(target=self._loop, name="sync-writer", daemon=True)
         self._failed: BaseException | None = None
         self.objects = 0
@@ -474,8 +782,12 @@ class Writer:
         self._queue.put(write)
 
     def flush(self) -> None:
-        """Wait until everything queued is committed (or raise what the writer hit)."""
-        self._queue.join()
+        """Wait until everything queued is committed (or raise what the writer hit), without lingering."""
+        self._flushing = True
+        try:
+            self._queue.join()
+        finally:
+            self._flushing = False
         if self._failed is not None:
             raise self._failed
 
@@ -491,9 +803,11 @@ class Writer:
                 return
             group = [first]
             deadline = time.monotonic() + self.linger
+            urgent = first.after is not None
             while len(group) < self.max_group:
+                hurry = self._flushing or (urgent and self.idle(False))
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get(timeout=0.0 if hurry else max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
@@ -501,15 +815,23 @@ class Writer:
                     self._queue.task_done()
                     break
                 group.append(item)
+                urgent = urgent or item.after is not None
             try:
                 if self._failed is None:
                     self._commit(group)
+                    self._checkpoint_if_idle()
             except BaseException as exc:  # noqa: BLE001
                 self._failed = exc
                 self.on_error(exc)
             finally:
                 for _ in group:
                     self._queue.task_done()
+
+    def _checkpoint_if_idle(self) -> None:
+        """With nothing to commit and nothing queued to run, the run waits for its last answers: move the
+        WAL into the database file then, not at close after them (DuckDB's last checkpoint, up to ~1 s)."""
+        if self._queue.empty() and self.idle(True) and self.store.wal_bytes() > CHECKPOINT_WAL:
+            self.store.checkpoint()
 
     def _commit(self, group: list[Write]) -> None:
         # per table, in write order: (scope, JSON text, is a list body); DuckDB derives the columns
@@ -564,14 +886,20 @@ class ReplayGate:
         self._open: dict[str, set[str]] = defaultdict(set)
         self._accounts_open: set[str] = set()
         self._start_at: dict[str, int] = {}  # scope -> created time its replay starts from
+        self._replay: dict[str, Task] = {}  # scope -> its EventsListing (anchored this run), else ReplayEvents
         self._replaying: set[str] = set()
         self._running = False
 
-    def plan(self, scope: str, watermark: int, units: list[tuple[str, bool]]) -> None:
-        """A scope (re)anchored: its units are open and its replay (again) waits for them."""
+    def plan(self, scope: str, watermark: int, units: list[tuple[str, bool]], replay: Task | None = None) -> None:
+        """A scope (re)anchored: its units are open and its replay (`replay`, or a ReplayEvents from the
+        watermark) waits for them."""
         with self._lock:
             self._start_at[scope] = watermark
             self._replaying.discard(scope)
+            if replay is not None:
+                self._replay[scope] = replay
+            else:
+                self._replay.pop(scope, None)
             for unit_id, is_accounts in units:
                 self._open_locked(scope, unit_id, is_accounts)
 
@@ -589,19 +917,20 @@ class ReplayGate:
             self._accounts_open.add(unit_id)
 
     def close(self, scope: str, unit_id: str) -> None:
-        """A unit's last page is committed."""
-        relist = False
+        """A unit's last page is committed: its scope may replay; the account list's, every scope may."""
+        relist = everyone = False
         with self._lock:
             self._open[scope].discard(unit_id)
             if unit_id in self._accounts_open:
                 self._accounts_open.discard(unit_id)
                 relist = not self._accounts_open and unit_id != self.NEW_ACCOUNTS
+                everyone = not self._accounts_open and not relist
                 if relist:
                     self._accounts_open.add(self.NEW_ACCOUNTS)
                     self._open[PLATFORM].add(self.NEW_ACCOUNTS)
         if relist:
             self.engine.scheduler.submit([self.engine.new_accounts_task()])
-        self._release()
+        self._release(None if everyone else scope)
 
     def start(self) -> None:
         """Begin releasing scopes; a platform anchored before (no account listing now) re-lists new accounts."""
@@ -616,14 +945,16 @@ class ReplayGate:
             self.engine.scheduler.submit([self.engine.new_accounts_task()])
         self._release()
 
-    def _release(self) -> None:
+    def _release(self, only: str | None = None) -> None:
+        """Start the replay of every scope (or of `only`: a close looks at its own scope, not at thousands)
+        whose listing is committed."""
         with self._lock:
             if not self._running or self._accounts_open:
                 return
-            ready = [scope for scope, start in self._start_at.items()
-                     if scope not in self._replaying and not self._open[scope]]
+            scopes = self._start_at if only is None else [only] if only in self._start_at else []
+            ready = [scope for scope in scopes if scope not in self._replaying and not self._open[scope]]
             self._replaying.update(ready)
-            tasks = [ReplayEvents(scope, self._start_at[scope]) for scope in ready]
+            tasks = [self._replay.pop(scope, None) or ReplayEvents(scope, self._start_at[scope]) for scope in ready]
         for scope in ready:
             self.engine.store.release_listing(scope)
         self.engine.scheduler.submit(tasks)
@@ -653,7 +984,8 @@ class SyncEngine:
         self._lost: set[str] = set()  # accounts that refused access during this run
         self._gone: set[str] = set()  # accounts that had left the platform before this run
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
-        self._retrieve: set[tuple[str, str, str]] = set()
+        self._retrieve: dict[tuple[str, str, str], str] = {}  # (scope, resource, id) -> the scope whose events asked
+        self._refreshed: set[str] = set()  # scopes whose refreshes are under way
         # balance transactions the applied events reference, per scope (new ones are fetched, not re-listed)
         self._bt_refs: dict[str, set[str]] = defaultdict(set)
         self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
@@ -661,8 +993,13 @@ class SyncEngine:
         self._disputed: dict[str, dict[str, int]] = defaultdict(dict)  # scope -> charge -> its dispute's created
         self._related_lock = threading.Lock()
         self.scheduler = Scheduler(self, self.workers)
-        self.writer = Writer(store, self.scheduler.fail)
+        self.writer = Writer(store, self.scheduler.fail,
+                             idle=lambda drained: self.scheduler.pending() < (1 if drained else self.workers // 2))
         self.gate = ReplayGate(self)
+        self.estimates = Estimates()
+        self._latencies: deque[float] = deque([0.3], maxlen=128)  # seconds per list request, recent
+        self._oldest_account: int | None = None  # created of the oldest connected account found
+        self._hints: dict[str, int] = {}  # scope -> where its objects probably begin, for resumed units
 
     # -- public
 
@@ -707,7 +1044,6 @@ class SyncEngine:
         Scopes never anchored are anchored (platform first, then each account as the account list
         reveals it); a scope whose events cursor outlived Stripe's retention is anchored again.
         """
-        self._note_clock()
         if full:
             with self.store.transaction() as conn:
                 self.store.delete_all_units(conn)
@@ -732,18 +1068,21 @@ class SyncEngine:
             cursor = int(unit["cursor_created"])
             self.gate.resume(unit["scope"], min(cursor, unfinished.get(unit["scope"], cursor)))
             self._anchored.add(unit["scope"])
+        known = self._known_accounts()
+        if PLATFORM in self._anchored or known:
+            self.api.stripe_now()  # a request if need be: anchors and replays start from Stripe's time
         if PLATFORM not in self._anchored:
             self._anchored.add(PLATFORM)
-            tasks.append(AnchorScope(PLATFORM, hint_start=self.api.stripe_now() - 400 * 86400))
+            tasks.append(AnchorScope(PLATFORM))  # on a first sync, its first pages teach Stripe's time
         self.scheduler.submit(tasks)
-        self.discover_accounts(self._known_accounts())
+        self.discover_accounts(known)
         self.gate.start()
         self.scheduler.run_until_idle()
         self.writer.flush()
+        self.note_clock()  # now that many answers told Stripe's time
 
-    def _note_clock(self) -> None:
-        """Learn Stripe's time before anything is anchored (one request if need be); say when ours is off."""
-        self.api.stripe_now()
+    def note_clock(self) -> None:
+        """Say in the run log when this machine's clock is off Stripe's (learnt from the responses)."""
         skew = self.api.clock.skew()
         if skew is not None and abs(skew) >= CLOCK_SKEW_NOTE:
             self.note(f"this machine's clock is {abs(skew):,.0f} s {'ahead of' if skew > 0 else 'behind'} "
@@ -758,22 +1097,47 @@ class SyncEngine:
             self.note(f"{table}: removed {extra:,} duplicate rows (same id and scope) left by an earlier run")
 
     def _refresh_phase(self) -> None:
-        """Objects that change without events: new/pending balance transactions, related objects."""
-        tasks: list[Task] = [Retrieve(*key) for key in sorted(self._retrieve)]
-        tasks += self._disputed_charges_tasks()
-        due = self._due_pending_balance_transactions()
+        """Objects that change without events: new/pending balance transactions, related objects (the
+        platform's own are under way since its replay was committed: `refresh_early`)."""
+        tasks = self._refresh_tasks(lambda scope: scope not in self._refreshed)
+        if tasks and self.progress:
+            self.progress(f"refreshing what changed without events: {len(tasks)} requests")
+        self.scheduler.submit(tasks)
+        self.scheduler.run_until_idle()
+
+    def refresh_early(self, scope: str) -> None:
+        """Once the platform's replay is committed, its refreshes start beside the other scopes' listing
+        and replay rather than after them: no other scope's events ask anything of the platform's objects
+        but its accounts (retrieved at the end, after those scopes' replays)."""
+        if scope == PLATFORM:
+            self.scheduler.submit(self._refresh_tasks(lambda other: other == scope))
+
+    def _refresh_tasks(self, include: Callable[[str], bool]) -> list[Task]:
+        """The refreshes the events of the scopes `include` accepts asked for (each scope's once a run)."""
+        with self._related_lock:
+            taken = {key: origin for key, origin in self._retrieve.items() if include(origin)}
+            for key in taken:
+                del self._retrieve[key]
+            scopes = {s for s in (*self._touched, *self._disputed, *self._with_sources) if include(s)}
+            self._refreshed |= scopes
+        tasks: list[Task] = [Retrieve(*key) for key in sorted(taken)]
+        tasks += self._disputed_charges_tasks(scopes)
         relist: dict[tuple[str, str], int] = {}  # (scope, resource) -> re-list from
-        for scope, since in due.items():
-            key = (scope, "balance_transactions")
-            relist[key] = min(relist.get(key, since), since)
+        for scope, since in self._due_pending_balance_transactions().items():
+            if include(scope):
+                self._refreshed.add(scope)
+                relist[scope, "balance_transactions"] = since
         # New balance transactions: the events' objects name them (disputes carry them whole, already
         # written). Per touched scope, fetch the ones we lack one by one, or re-list the scope's window
         # when that is cheaper or when an event may have created one it does not name.
         for scope, since in self._with_sources.items():
-            key = (scope, "balance_transactions")
-            relist[key] = min(relist.get(key, since), since)
-        missing = self._missing_balance_transactions()
+            if scope in scopes:
+                key = (scope, "balance_transactions")
+                relist[key] = min(relist.get(key, since), since)
+        missing = self._missing_balance_transactions(scopes)
         for scope, earliest in self._touched.items():
+            if scope not in scopes:
+                continue
             key = (scope, "balance_transactions")
             if key in relist:
                 relist[key] = min(relist[key], earliest)
@@ -786,16 +1150,15 @@ class SyncEngine:
         for (scope, resource), since in relist.items():
             kind = RelistWithSources if scope in self._with_sources and resource == "balance_transactions" else Relist
             tasks.append(kind(scope, resource, since - EVENT_OVERLAP))
-        if tasks and self.progress:
-            self.progress(f"refreshing what changed without events: {len(tasks)} requests")
-        self.scheduler.submit(tasks)
-        self.scheduler.run_until_idle()
+        return tasks
 
-    def _disputed_charges_tasks(self) -> list[Task]:
+    def _disputed_charges_tasks(self, scopes: set[str]) -> list[Task]:
         """Per scope, retrieve each disputed charge, or re-list the disputes with their charges when fewer
         requests (a wave of disputes on the platform is one page, not one request each)."""
         tasks: list[Task] = []
         for scope, charges in self._disputed.items():
+            if scope not in scopes:
+                continue
             since = min(charges.values())
             if len(charges) > 1 and self._count_since("disputes", scope, since) // PAGE + 1 < len(charges):
                 tasks.append(RelistWithSources(scope, "disputes", since))
@@ -824,16 +1187,54 @@ class SyncEngine:
             self._anchored_tables.add((scope, table))
         return first and scope not in self._present.get(table, set()) and self.store.claim_first_listing(scope)
 
-    def wants_more_work(self) -> bool:
-        return self.scheduler.pending() < self.workers
+    def observe_latency(self, seconds: float) -> None:
+        self._latencies.append(seconds)
 
-    def discover_accounts(self, account_ids: Iterable[str]) -> None:
-        """Anchor each connected account the first time we see it (after its row is committed)."""
+    def latency(self) -> float:
+        """A list request's usual round trip: the lower quartile of recent ones (the others waited for
+        rate budget as well)."""
+        recent = sorted(self._latencies)
+        return recent[len(recent) // 4]
+
+    def pieces_for(self, remaining: float) -> int:
+        """Into how many slices a unit with `remaining` pages should be cut: enough that each, listed one
+        page after another, ends a little before the known work does at the rate limits; none under
+        PIECE_PAGES (each slice ends in a partial page: a request more), at most MAX_PIECES at once
+        (a slice splits again if its own first page says it must)."""
+        if remaining < 2 * PIECE_PAGES:
+            return 1
+        wanted = math.ceil(remaining * self.latency() / (SPLIT_SLACK * self.estimates.seconds_left(self.api)))
+        return max(1, min(MAX_PIECES, wanted, int(remaining // PIECE_PAGES)))
+
+    def scope_start(self, scope: str, hint: int, resource: str) -> int:
+        """Where a scope's objects probably begin (it only steers estimates): an account's creation; for
+        the platform, that of its oldest connected account once one is known; events keep 30 days."""
+        start = hint or self._resumed_hint(scope)
+        if scope == PLATFORM and self._oldest_account is not None:
+            start = self._oldest_account
+        if resource == "events":
+            start = max(start, self.api.stripe_now() - EVENT_RETENTION)
+        return start
+
+    def _resumed_hint(self, scope: str) -> int:
+        """The hint of a unit a cut run left (not saved): the account's creation, else the platform's guess."""
+        hint = self._hints.get(scope)
+        if hint is None:
+            created = self._account_created([scope]).get(scope) if scope != PLATFORM else None
+            hint = self._hints[scope] = created or self.api.stripe_now() - PLATFORM_HINT
+        return hint
+
+    def discover_accounts(self, account_ids: Iterable[str], created: dict[str, int] | None = None) -> None:
+        """Anchor each connected account the first time we see it (`created`: when each was, else the
+        store says, as it holds their rows)."""
         with self._anchor_lock:
             new = [a for a in account_ids if a not in self._anchored]
             self._anchored.update(new)
         if new:
-            hints = self._account_created(new)
+            hints = {a: created[a] for a in new if a in created} if created else self._account_created(new)
+            if hints:
+                oldest = min(hints.values())
+                self._oldest_account = min(self._oldest_account or oldest, oldest)
             self.scheduler.submit(AnchorScope(a, hint_start=hints.get(a, 0)) for a in new)
 
     def lost_access(self, account: str | None, error: AccountAccessError) -> Write | None:
@@ -854,12 +1255,15 @@ class SyncEngine:
         self.note(f"{scope_label(scope)}: backfilling again because {why}")
         return None, [AnchorScope(scope)]
 
-    def apply_events(self, scope: str, events: list[dict[str, Any]], seen: set[tuple[str, str]]) -> Write:
-        """Rows for a page of events (newest first) and the newest snapshot of each of their objects,
-        and the refreshes they imply. `seen` holds the objects earlier (newer) pages already gave."""
+    def apply_events(self, scope: str, events: list[dict[str, Any]], seen: set[tuple[str, str]], *,
+                     with_rows: bool = True) -> Write:
+        """Rows for a page of events (newest first; without the events' own rows when the page is stored
+        as listed) and the newest snapshot of each of their objects, and the refreshes they imply. `seen`
+        holds the objects earlier (newer) pages already gave."""
         write = Write()
         for event in events:
-            write.rows.append(("events", scope, event))
+            if with_rows:
+                write.rows.append(("events", scope, event))
             obj = (event.get("data") or {}).get("object") or {}
             kind = str(event.get("type", ""))
             table = _EVENT_OBJECT_TABLES.get(obj.get("object", ""))
@@ -870,7 +1274,7 @@ class SyncEngine:
                               "as it was and it is no longer synced")
             if kind.startswith("account.external_account.") and scope != PLATFORM:
                 with self._related_lock:  # the account's external_accounts changed without an account.updated
-                    self._retrieve.add((PLATFORM, "accounts", scope))
+                    self._retrieve[PLATFORM, "accounts", scope] = scope
             row_scope = PLATFORM if table == "connected_accounts" else scope
             if table and obj.get("id") and _first_sight(seen, table, obj["id"]):
                 if kind.endswith(".deleted"):
@@ -901,9 +1305,9 @@ class SyncEngine:
             if not complete:
                 self._bt_unsure.add(scope)
 
-    def _missing_balance_transactions(self) -> dict[str, set[str]]:
-        """Per scope, the referenced balance transaction ids the store does not hold."""
-        pairs = [(scope, bt) for scope, ids in self._bt_refs.items() for bt in ids]
+    def _missing_balance_transactions(self, scopes: set[str]) -> dict[str, set[str]]:
+        """Per scope of `scopes`, the referenced balance transaction ids the store does not hold."""
+        pairs = [(scope, bt) for scope, ids in self._bt_refs.items() if scope in scopes for bt in ids]
         if not pairs:
             return {}
         have = self.store.keys_present("balance_transactions", pairs)
@@ -925,7 +1329,7 @@ class SyncEngine:
         created = int(event["created"])
         with self._related_lock:
             if obj.get("object") == "charge" and _incomplete_charge(obj):
-                self._retrieve.add((scope, "charges", obj["id"]))
+                self._retrieve[scope, "charges", obj["id"]] = scope
             if kind.startswith("charge.dispute.") and obj.get("charge"):
                 # the charge's `disputed` changes without an event of its own
                 disputed = self._disputed[scope]
@@ -1055,6 +1459,18 @@ def _balance_transaction_refs(value: Any, ids: set[str], write: Write, scope: st
         for item in value:
             complete = _balance_transaction_refs(item, ids, write, scope, seen, depth + 1) and complete
     return complete
+
+
+def _chain(calls: list[Callable[[], None]]) -> Callable[[], None] | None:
+    """One `Write.after` that runs several, in order."""
+    if not calls:
+        return None
+
+    def run_all() -> None:
+        for call in calls:
+            call()
+
+    return run_all
 
 
 def _paged(params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
