@@ -48,7 +48,7 @@ class SoakReport:
 
 
 def emulator_now(emu: EmulatorProcess) -> float:
-    response = httpx.get(emu.base_url + "/v1/balance", headers={"Authorization": f"Bearer {emu.api_key}"})
+    response = httpx.get(emu.base_url + "/_emulator/stats", headers={"Authorization": f"Bearer {emu.api_key}"})
     return email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
 
 
