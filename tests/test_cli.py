@@ -25,6 +25,22 @@ def test_the_console_script_is_installed_and_lists_its_commands() -> None:
     assert "sync" in result.stdout and "emulator" in result.stdout
 
 
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("sync", "accounts", "tax-forms", "risk-queue", "revenue", "query", "emulator"):
+        assert command in result.stdout, command
+
+
+def test_a_sync_imports_no_export_machinery() -> None:
+    """A headless sync starts in well under a second: it must not pay for the exports' pandas."""
+    code = ("import sys; from core.cli import parser; parser(only='sync').parse_args(['sync']); "
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'plotly', 'streamlit') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_emulator_subcommand_has_its_own_flags() -> None:
     result = run("emulator", "--help")
     assert result.returncode == 0 and "--clock-offset" in result.stdout and "--drop-rate" in result.stdout

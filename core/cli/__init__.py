@@ -14,6 +14,7 @@ database says who holds it, an unreachable API says so. Area exports add a subco
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -26,17 +27,19 @@ from core.stripe_api import StripeApiError
 Command = Callable[[argparse.Namespace], int]
 
 
-def parser() -> argparse.ArgumentParser:
-    from core.cli import accounts, query, revenue, risk, sync, tax
+# command -> the module under core/cli that adds its parser; only the command run is imported (the
+# exports pull in pandas and friends, half a second of start-up a headless sync should not pay).
+COMMANDS = {"sync": "sync", "accounts": "accounts", "tax-forms": "tax", "risk-queue": "risk",
+            "revenue": "revenue", "query": "query"}
 
+
+def parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or just `only`'s subcommand when it names one (a run, not a --help)."""
     root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sync.add_parser(commands)
-    accounts.add_parser(commands)
-    tax.add_parser(commands)
-    risk.add_parser(commands)
-    revenue.add_parser(commands)
-    query.add_parser(commands)
+    for name, module in COMMANDS.items():
+        if only in (None, name) or only not in COMMANDS:
+            importlib.import_module(f"core.cli.{module}").add_parser(commands)
     emulator = commands.add_parser("emulator", help="serve the local Stripe emulator (demo platform)",
                                    add_help=False)
     emulator.set_defaults(run=_emulator)
@@ -53,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:  # its own parser owns every flag (and --help)
         return _emulator(argparse.Namespace(rest=argv[1:]))
-    args = parser().parse_args(argv)
+    args = parser(only=argv[0] if argv else None).parse_args(argv)
     try:
         return args.run(args)
     except (SettingsError, StoreError, StripeApiError, EmulatorStartError) as exc:

@@ -70,6 +70,7 @@ MAX_PIECES = 4  # slices one split makes at most (a slice splits again if it mus
 SPLIT_SLACK = 0.7  # a unit is split when, alone, it would take longer than this share of the work left
 WRITE_QUEUE = 160  # writes waiting for the writer at most
 CHECKPOINT_WAL = 2 << 20  # bytes of write-ahead log worth moving into the database file while the run idles
+LINGER_STEP = 0.02  # seconds a lingering group waits before it looks again whether it should hurry
 TAKE_EARLY = 0.005  # seconds before its rate budget frees that a task may be taken
 _ORDER = itertools.count()  # queue order: units keep theirs, so a scope's units finish together
 
@@ -806,9 +807,12 @@ class Writer:
             urgent = first.after is not None
             while len(group) < self.max_group:
                 hurry = self._flushing or (urgent and self.idle(False))
-                try:
-                    item = self._queue.get(timeout=0.0 if hurry else max(0.0, deadline - time.monotonic()))
+                left = 0.0 if hurry else deadline - time.monotonic()
+                try:  # in short steps: a flush (the run's end waits on it) or idle workers must not wait out the linger
+                    item = self._queue.get(timeout=min(left, LINGER_STEP)) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
+                    if left > LINGER_STEP:
+                        continue
                     break
                 if item is None:
                     self._queue.put(None)  # keep the stop signal for the outer loop
