@@ -122,7 +122,7 @@ def pages_needed(emu: EmulatorProcess) -> Need:
 
 def emulator_now(emu: EmulatorProcess) -> int:
     """The emulator's clock (what `created` of new objects will say), off its Date header."""
-    response = httpx.get(emu.base_url + "/v1/balance", headers={"Authorization": f"Bearer {emu.api_key}"})
+    response = httpx.get(emu.base_url + "/v1/balance", headers={"Authorization": f"Bearer {emu.api_key}"}, timeout=120)
     return int(email.utils.parsedate_to_datetime(response.headers["date"]).timestamp())
 
 

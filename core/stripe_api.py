@@ -10,7 +10,6 @@ counted and paced here.
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import re
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
 import stripe
 
 T = TypeVar("T")
@@ -283,8 +283,9 @@ class StripeApi:
 
         Typed StripeObjects cost ~200 ms per page of 100 charges (measured; the HTTP call itself ~10 ms),
         and even the SDK's `raw_request` parses every body with an OrderedDict hook (~3x json.loads), so a
-        successful response is parsed here with plain dicts, and the text is kept: the store derives its
-        rows from it in SQL. Errors still go through the SDK's interpretation (its exception classes).
+        successful response is parsed here with plain dicts (orjson: half json's time, which was a quarter
+        of the sync's time holding the GIL), and the text is kept: the store derives its rows from it in
+        SQL. Errors still go through the SDK's interpretation (its exception classes).
         """
         options = {"stripe_account": account} if account else {}
         try:
@@ -292,7 +293,7 @@ class StripeApi:
         except AccountAccessError as exc:
             exc.account = account or _account_in(path)
             raise
-        return text, json.loads(text)
+        return text, orjson.loads(text)
 
     def _get_text(self, path: str, params: dict[str, Any]) -> str:
         text, headers = _get_text(self.client, path, params)
