@@ -141,19 +141,25 @@ def incremental_floor(emu: EmulatorProcess, changed_from: int, full_started: int
     return floor, how
 
 
-def run_sync(emu: EmulatorProcess, db: Path, args: argparse.Namespace) -> tuple[int, int, float, float]:
-    """(objects, requests, seconds as the sync measured them, wall seconds from process start to exit)."""
+def run_sync(emu: EmulatorProcess, db: Path, args: argparse.Namespace) -> tuple[int, int, float, float, float]:
+    """(objects, requests, seconds as the sync measured them, wall seconds from process start to exit, its
+    own peak RSS in MB: from wait4, since RUSAGE_CHILDREN also counts the emulators of earlier shapes)."""
     env = {**os.environ, "STRIPE_API_KEY": emu.api_key, "STRIPE_API_BASE": emu.base_url, "CONNECT_OPS_DB": str(db),
            "CONNECT_OPS_MAX_RPS": str(args.global_rps), "CONNECT_OPS_MAX_RPS_PER_ENDPOINT": str(args.per_endpoint_rps)}
-    started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "core.sync", "--quiet"], env=env, cwd=ROOT, capture_output=True,
-                            text=True, check=False)
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        raise SystemExit(f"sync failed: {result.stderr.strip()}")
-    found = SUMMARY.search(result.stdout)
-    assert found, result.stdout
-    return int(found[1].replace(",", "")), int(found[2].replace(",", "")), float(found[3]), wall
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-m", "core.sync", "--quiet"], env=env, cwd=ROOT, stdout=out,
+                                 stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise SystemExit(f"sync failed: {stderr.strip()}")
+    found = SUMMARY.search(stdout)
+    assert found, stdout
+    return int(found[1].replace(",", "")), int(found[2].replace(",", "")), float(found[3]), wall, usage.ru_maxrss / 1024
 
 
 def cpu_seconds(pid: int) -> float:
@@ -184,7 +190,7 @@ def full_sync(emu: EmulatorProcess, db: Path, need: Need, args: argparse.Namespa
     """Run and report the first sync; returns its requests."""
     control(emu, "POST", "/_emulator/stats/reset")
     emulator_cpu, sync_cpu, load = cpu_seconds(emu.process.pid), children_cpu(), load_average()
-    objects, requests, seconds, wall = run_sync(emu, db, args)
+    objects, requests, seconds, wall, rss = run_sync(emu, db, args)
     emulator_cpu, sync_cpu = cpu_seconds(emu.process.pid) - emulator_cpu, children_cpu() - sync_cpu
     stats = control(emu, "GET", "/_emulator/stats")
     floor = need.floor(args)
@@ -199,7 +205,7 @@ def full_sync(emu: EmulatorProcess, db: Path, need: Need, args: argparse.Namespa
           f"{stats.get('rate_limited', 0):,} rate-limited); {objects:,} objects")
     print("\n".join(endpoint_lines(stats, need)))
     print(f"  CPU: sync {sync_cpu:.1f} s, emulator {emulator_cpu:.1f} s; load average before {load}, "
-          f"after {load_average()}; peak RSS {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+          f"after {load_average()}; peak RSS {rss:.0f} MB (the sync's own)")
     return requests
 
 
@@ -208,7 +214,7 @@ def incremental(emu: EmulatorProcess, db: Path, need: Need, full_started: int, a
     changed_from = emulator_now(emu)
     changed = control(emu, "POST", "/_emulator/mutate", fraction="0.01", seed="7")["changed"]
     control(emu, "POST", "/_emulator/stats/reset")
-    objects, requests, seconds, wall = run_sync(emu, db, args)
+    objects, requests, seconds, wall, _ = run_sync(emu, db, args)
     stats = control(emu, "GET", "/_emulator/stats")
     floor, how = incremental_floor(emu, changed_from, full_started, need.scopes)
     print(f"incremental after {changed:,} changes (1%): {requests:,} requests, {objects:,} objects, "
