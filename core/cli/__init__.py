@@ -38,7 +38,7 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        if only in (None, name) or only not in COMMANDS:
+        if only not in COMMANDS or only == name:
             importlib.import_module(f"core.cli.{module}").add_parser(commands)
     emulator = commands.add_parser("emulator", help="serve the local Stripe emulator (demo platform)",
                                    add_help=False)
