@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import datetime
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core import clock
 
 STRIPE_API_BASE = "https://api.stripe.com"
 SECRETS_FILE = Path(".streamlit/secrets.toml")
@@ -59,6 +63,8 @@ class Settings(BaseSettings):
     connect_ops_tax_form_type: Literal["k", "nec"] = "k"  # the platform's default 1099 (per-account overrides in DuckDB)
     connect_ops_tax_calculation_method: Literal["payments_including_fees", "payments_excluding_fees",
                                                 "payouts_only"] = "payments_including_fees"
+    connect_ops_now: datetime | None = Field(default=None, description="pins the platform's clock (demo, tests): "
+                                             "an ISO instant in UTC, see core/clock.py")
     roles: dict[str, list[str]] = Field(default_factory=dict, description="[roles] in secrets: role -> emails")
     auth: dict[str, Any] | None = Field(default=None, description="[auth] in secrets: Streamlit's OIDC config")
 
@@ -97,6 +103,24 @@ class Settings(BaseSettings):
         if not re.match(r"^\d{4}-\d{2}-\d{2}\.[a-z]+$", str(value).strip()):
             raise ValueError("STRIPE_API_VERSION must look like 2026-10-28.endive (or a .preview version)")
         return str(value).strip()
+
+    @field_validator("connect_ops_now", mode="before")
+    @classmethod
+    def _now_shape(cls, value: Any) -> datetime | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return clock.parse_instant(value)
+        except clock.ClockError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _now_only_off_stripe(self) -> "Settings":
+        """A pinned clock is for the local emulator: with a key for Stripe itself, time is Stripe's."""
+        if self.connect_ops_now is not None and self.stripe_api_key and not _is_local(self.stripe_api_base):
+            raise ValueError("CONNECT_OPS_NOW pins the clock only in demo mode and tests (the local emulator); "
+                             "with a Stripe key the clock is Stripe's: unset CONNECT_OPS_NOW")
+        return self
 
     @field_validator("stripe_api_base")
     @classmethod
@@ -140,18 +164,29 @@ class Settings(BaseSettings):
         return self.connect_ops_max_rps_per_endpoint or 25.0
 
 
+def _is_local(base: str) -> bool:
+    """The API base is this machine (the local emulator), not Stripe or another server."""
+    return (urlsplit(base).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment and secrets file; raises SettingsError with a readable message."""
+    """Settings from the environment and secrets file; raises SettingsError with a readable message.
+    A CONNECT_OPS_NOW from secrets.toml pins this process's clock too (the environment's pins it anyway)."""
     from pydantic import ValidationError
 
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         messages = "; ".join(_readable(err) for err in exc.errors())
         raise SettingsError(messages) from None
+    if settings.connect_ops_now is not None and clock.pinned_text() is None:
+        clock.pin(settings.connect_ops_now)
+    return settings
 
 
 def _readable(err: Any) -> str:
-    name = str(err["loc"][0]).upper() if err.get("loc") else "settings"
     message = str(err["msg"]).removeprefix("Value error, ")
+    if not err.get("loc"):  # a check across settings: its message names them
+        return message
+    name = str(err["loc"][0]).upper()
     return message if name in message else f"{name}: {message}"

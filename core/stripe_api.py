@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 import orjson
 import stripe
 
+from core import clock
+
 T = TypeVar("T")
 
 # The URL path segment of each list resource we sync.
@@ -188,7 +190,7 @@ class ServerClock:
             if not self._bounds:
                 return None
             offset = max(self._bounds)
-        return time.time() - (time.monotonic() + offset)
+        return clock.timestamp() - (time.monotonic() + offset)  # our clock: pinned with CONNECT_OPS_NOW
 
 
 class ApiHealth:

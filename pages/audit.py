@@ -1,11 +1,11 @@
 """Audit log: every action, filterable by actor, action, account and date; exportable as CSV."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from core import audit
+from core import audit, clock
 from core.app.st_runtime import page_header, query
 
 page_header("Audit log", "audit")
@@ -15,7 +15,7 @@ cols = st.columns([2, 2, 2, 3])
 actor_filter = cols[0].selectbox("Actor", [None, *query(audit.distinct_values, "actor_email")], format_func=lambda v: v or "anyone")
 action = cols[1].selectbox("Action", [None, *query(audit.distinct_values, "action")], format_func=lambda v: v or "any")
 account = cols[2].text_input("Account id", placeholder="acct_…").strip() or None
-today = date.today()
+today = clock.today()
 period = cols[3].date_input("Dates", value=(today - timedelta(days=30), today), max_value=today + timedelta(days=1))
 text = st.text_input("Search ids, reasons and parameters", placeholder="ch_…, ticket number, amount…")
 

@@ -2,10 +2,9 @@
 results as a table, a CSV and a chart. Layout and widgets only: core/explore guards, runs, audits and saves."""
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
+from core import clock
 from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
 from core.auth import PermissionDenied
@@ -198,7 +197,7 @@ with tab_query:
         st.caption(result.summary)
         st.dataframe(result.shown, hide_index=True, width="stretch")
         st.download_button(f"Download CSV ({result.rows:,} rows)", data=result.csv, on_click="ignore",
-                           file_name=f"connect-ops-query-{date.today()}.csv", mime="text/csv",
+                           file_name=f"connect-ops-query-{clock.today()}.csv", mime="text/csv",
                            icon=":material/download:", key="explore_download")
         with st.expander("The query as run"):
             st.code(result.sql, language="sql", wrap_lines=True)

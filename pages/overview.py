@@ -1,11 +1,12 @@
 """Overview: platform KPIs for a period, each linking to the page that explains it; sync history."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import streamlit as st
 
+from core import clock
 from core.overview import metrics
 from core.auth import allowed
 from core.money import format_amount
@@ -18,7 +19,7 @@ runtime, actor = page_header("Overview", "overview")
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
 left, right = st.columns([3, 1])
 label = left.segmented_control("Period", list(PERIODS), default="Last 30 days", key="overview_period") or "Last 30 days"
-end = datetime.combine(date.today() + timedelta(days=1), time())
+end = datetime.combine(clock.today() + timedelta(days=1), time())
 start = end - timedelta(days=PERIODS[label])
 if right.button("Sync now", icon=":material/sync:", disabled=not allowed(actor, "action:sync"),
                 help="Fetch what changed in Stripe since the last sync"):

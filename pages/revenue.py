@@ -12,9 +12,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import clock
 from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
-from core.clock import utc_now
 from core.money import format_amount, format_amounts, to_major
 from core.revenue import queries
 from core.revenue.definitions import DEFINITIONS, Measures
@@ -296,7 +296,7 @@ def currencies_and_reconciliation(facts: queries.Facts, checked: list[queries.Re
 
 # --------------------------------------------------------------------------- the page
 
-today = utc_now().date()
+today = clock.today()
 seen = query(queries.seen_currencies)
 view = controls(today, seen)
 period = view.period(today)

@@ -2,11 +2,11 @@
 and the actions that stop losses (pause payouts, reject, clear). Layout and widgets only: core/risk does the rest."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from core import audit
+from core import audit, clock
 from core.account_status import LABELS
 from core.actions import ActionFailed
 from core.app.st_runtime import act, page_header, query
@@ -117,7 +117,7 @@ def review_dialog(account_id: str, firing: list[str]) -> None:
 def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
     st.write("Nothing to act on for now. The account leaves the queue until the date below, and comes back sooner "
              "if a signal fires that is not firing today. Nothing is sent to Stripe.")
-    today = date.today()
+    today = clock.today()
     until = st.date_input("Cleared until", value=today + timedelta(days=30), min_value=today + timedelta(days=1),
                           max_value=today + timedelta(days=actions.MAX_CLEAR_DAYS), key="risk_clear_until")
     note = note_box("risk_clear_note")

@@ -1,11 +1,11 @@
 """Tax forms: each US connected account's 1099-K or 1099-NEC for a year, previewed, checked and exported."""
 from __future__ import annotations
 
-from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import clock
 from core.actions import ActionFailed
 from core.app.st_runtime import act, page_header, query
 from core.app.text import NAME_LIMIT, md, visible
@@ -23,7 +23,7 @@ if empty:
     st.info(empty, icon=":material/hourglass_empty:")
     st.stop()
 
-years = query(computation.tax_years) or [date.today().year]
+years = query(computation.tax_years) or [clock.today().year]
 cols = st.columns([1, 2, 3])
 year = cols[0].selectbox("Tax year", years, key="tax_year")
 methods = list(computation.METHODS)

@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+from core.clock import PIN_VARIABLE, ClockError, parse_instant
+
 from .faults import Faults
 from .persist import StateFile, StateFileError
 from .seed import SCALES, generate, scale_of, shape_name
@@ -26,6 +28,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="with --accounts: charges per account, drawn uniformly from LO..HI (or exactly N)")
     parser.add_argument("--anchor", type=int, default=None,
                         help="unix time the demo history ends at (default: today's midnight UTC)")
+    parser.add_argument("--now", default=os.environ.get(PIN_VARIABLE) or None, metavar="ISO",
+                        help="the emulator's clock starts at this instant (UTC, e.g. 2027-01-01T00:00:30Z) and runs on "
+                             "in real time; the default history ends that day (default: CONNECT_OPS_NOW if set, "
+                             "else this machine's clock)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--per-endpoint-rps", type=float, default=None)
     parser.add_argument("--global-rps", type=float, default=None)
@@ -33,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drop-rate", type=float, default=0.0,
                         help="share of requests answered by closing the connection (after acting on them)")
     parser.add_argument("--clock-offset", type=float, default=0.0,
-                        help="seconds the emulator's clock (objects' times, the Date header) runs ahead of this machine's")
+                        help="seconds the emulator's clock (objects' times, the Date header) runs ahead of this "
+                             "machine's (of --now's, when given)")
     parser.add_argument("--state-file", default=None, metavar="PATH",
                         help="keep the state across restarts: loaded at start when it fits seed and scale, "
                              "saved after every write before it is answered (core/emulator/persist.py)")
@@ -46,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--error-rate must be in [0, 1)")
     if not 0 <= args.drop_rate < 1:
         parser.error("--drop-rate must be in [0, 1)")
+    if args.now:  # a pinned start is an offset from this machine's clock, added to any --clock-offset
+        try:
+            args.clock_offset += parse_instant(args.now).timestamp() - time.time()
+        except ClockError as exc:
+            parser.error(f"--now: {str(exc).removeprefix(PIN_VARIABLE + ' ')}")
     if args.accounts is not None:  # a shape is a scale name of its own ("500x10-200"), seed.scale_of reads it
         fewest, _, most = args.charges_per_account.partition("-")
         try:

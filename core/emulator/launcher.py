@@ -48,8 +48,14 @@ class EmulatorProcess:
 
 
 def start_emulator(*args: str, timeout: float = 120.0) -> EmulatorProcess:
-    """Run `python -m core.emulator --port 0 ARGS...` and wait for its ready line."""
-    command = [sys.executable, "-m", "core.emulator", "--port", "0", "--exit-with-parent", *args]
+    """Run `python -m core.emulator --port 0 ARGS...` and wait for its ready line.
+
+    With the clock pinned (CONNECT_OPS_NOW, core/clock.py) the emulator starts at this process's current
+    reading (`--now`), so its history ends today by our clock and both clocks run on together."""
+    from core import clock
+
+    pinned = [] if "--now" in args or clock.pinned_text() is None else ["--now", clock.now().isoformat()]
+    command = [sys.executable, "-m", "core.emulator", "--port", "0", "--exit-with-parent", *pinned, *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True,
                                env=env)

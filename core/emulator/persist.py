@@ -57,7 +57,7 @@ READ_METHODS = ("GET", "HEAD")  # every other method (POST, DELETE) may change s
 # What a snapshot holds: everything in State except the lock, the clock and the id generator.
 FIELDS = ("seed", "records", "collections", "idempotency", "platform_id", "application_id", "event_cutoff")
 # Modules whose code decides what a record holds: a snapshot made by other code is not reused.
-SHAPE_MODULES = ("state.py", "seed.py", "ledger.py", "objects.py", "persist.py")
+SHAPE_MODULES = ("state.py", "seed.py", "ledger.py", "objects.py", "persist.py", "tax_demo.py")
 
 
 class StateFileError(RuntimeError):

@@ -7,7 +7,10 @@ last 4 digits of the SSN, a missing street line, a missing legal name; more than
 $20,000 in the last full year; card-present sales, refunds, a euro charge, separate charges and
 transfers, transfers alone (a service provider's pay), a Standard account whose 1099 Stripe files,
 and charges on 31 December whose funds are available in January. The last full year and the current
-one (by the anchor) get activity, so two tax years are always there.
+one get activity, so two tax years are always there. A payment's tax year is the year its funds become
+available (two days after it), so "current" is the year in which the history's last payment becomes
+available (on 31 December that is already next year), and each year's designed payments are placed so
+that they are available within it: the counts come out the same on any date (core/clock.py).
 
 They come after everything else from their own random stream, so no other account changes.
 """
@@ -66,9 +69,13 @@ def year_start(year: int) -> int:
     return calendar.timegm((year, 1, 1, 0, 0, 0))
 
 
+LAST_PAYMENT_BEFORE_END = 60  # seconds: the history's last designed payment, just before its end
+
+
 def tax_years(end: int) -> tuple[int, int]:
-    """(last full year, current year) of a history ending at `end`."""
-    current = time.gmtime(end - 1).tm_year
+    """(last full year, current year) of a history ending at `end`: the current year is the one in which
+    its last payment becomes available, the newest year with balance transactions."""
+    current = time.gmtime(ledger._available_on(end - LAST_PAYMENT_BEFORE_END)).tm_year
     return current - 1, current
 
 
@@ -82,13 +89,15 @@ def tax_demo_accounts(state: State, seed: int, first_index: int, end: int) -> li
     for k, spec in enumerate(TAX_DEMO_ACCOUNTS):
         acct = demo_seed._account(state, rng, first_index + k, end)
         _shape(acct, spec, created=min(end - 725 * DAY, year_start(last_full) - 30 * DAY))
-        windows = ((year_start(last_full), year_start(current) - DAY),
-                   (year_start(current), max(year_start(current) + 3600, end - 3 * DAY)))
+        first_day = year_start(current) - 2 * DAY  # paid from here on, available in the current year
+        windows = ((year_start(last_full), first_day - 1), (first_day, max(first_day + 3600, end - 3 * DAY)))
         for (lo, hi), count in zip(windows, spec["counts"]):
-            _charges(state, rng, acct, spec, _times(rng, lo, min(hi, end - 60), count), first=lo == windows[0][0])
-        if spec.get("new_year"):  # 20:00 UTC on 31 December: available on 2 January, next tax year
+            hi = min(hi, end - LAST_PAYMENT_BEFORE_END)
+            _charges(state, rng, acct, spec, _times(rng, lo, hi, count), first=lo == windows[0][0])
+        if spec.get("new_year"):  # 20:00 UTC on 31 December (or the history's end, if sooner): next tax year
             for year in (last_full - 1, last_full):
-                _charges(state, rng, acct, spec, [year_start(year + 1) - 4 * 3600], first=False)
+                when = min(year_start(year + 1) - 4 * 3600, end - LAST_PAYMENT_BEFORE_END)
+                _charges(state, rng, acct, spec, [when], first=False)
         if spec.get("eur"):
             _charge(state, rng, acct, spec, year_start(last_full) + 100 * DAY + 5 * 3600, spec["eur"], "eur")
         demo_seed._payouts(state, rng, acct, end)

@@ -19,6 +19,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from core import clock
+
 STRIPE_MEASURING = "https://docs.stripe.com/disputes/measuring"
 STRIPE_CONNECT_RISK = "https://docs.stripe.com/connect/risk-management/best-practices"
 STRIPE_MONITORING = "https://docs.stripe.com/disputes/monitoring-programs"
@@ -139,7 +141,7 @@ def rule(key: str, on: date | None = None, currency: str | None = None) -> Rule 
     rows = [r for r in RULES if r.key == key and r.currency == currency
             and (r.applies_from is None or on is None or r.applies_from <= on)]
     if on is None:
-        rows = [r for r in rows if r.applies_from is None or r.applies_from <= date.today()]
+        rows = [r for r in rows if r.applies_from is None or r.applies_from <= clock.today()]  # UTC, never the local zone
     return max(rows, key=lambda r: r.applies_from or date.min, default=None)
 
 
