@@ -6,6 +6,9 @@ never synced, and pages show what is loaded so far with `loading_notice()` above
 """
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,13 @@ SyncFunction = Callable[[Settings, Store, "Progress | None"], Any]
 
 DEMO_MAX_RPS = 400.0  # the local emulator has no Stripe rate limit; keep the demo's first load quick
 DEMO_CATCH_UP_SECONDS = 10.0  # a demo restart's incremental sync: soon, but after the first page has rendered
+CLOSE_TIMEOUT = 60.0  # seconds close() waits for a cancelled sync's requests under way (and the risk/revenue refresh)
+log = logging.getLogger(__name__)
+
+# Syncs under way in this process, so closing a runtime can stop its store's sync: a DuckDB call still
+# running in a thread when the interpreter exits aborts the process (exit 134, "FATAL: exception not rethrown").
+_running: set[SyncEngine] = set()
+_running_lock = threading.Lock()
 
 
 @dataclass
@@ -39,6 +49,7 @@ class Runtime:
     api: StripeApi | None = None  # one client per process: syncs and actions share its rate budget and clock
     writes: int = 0  # actions that changed the mirror since start; part of the data version
     _synced: bool = field(default=False, repr=False)  # a sync has succeeded (it stays true)
+    _closed: bool = field(default=False, repr=False)
 
     @property
     def data_version(self) -> tuple[int, int, int]:
@@ -112,9 +123,16 @@ class Runtime:
                 raise TimeoutError(f"no sync finished within {timeout:.0f} s")
             time.sleep(0.1)
 
-    def close(self) -> None:
-        """Stop the scheduler (after the run under way), close the store, stop the demo emulator."""
-        self.scheduler.stop(wait=True)
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Stop the scheduler and the sync under way (cancelled: the next start resumes it, as after a
+        kill), wait for its threads, close the store, stop the demo emulator. Runs at exit too; twice is once."""
+        if self._closed:
+            return
+        self._closed = True
+        self.scheduler.stop()
+        cancel_syncs(self.store)
+        if not self.scheduler.stop(wait=True, timeout=timeout):
+            log.warning("a sync was still running %.0f s after it was cancelled; closing anyway", timeout)
         self.store.close()
         if self.emulator is not None:
             self.emulator.stop()
@@ -134,7 +152,7 @@ def run_sync(settings: Settings, store: Store, progress: Progress | None = None,
     """
     api = api or stripe_api(settings)
     if progress is None:
-        return SyncEngine(store, api).run(full)
+        return _run_engine(SyncEngine(store, api), full)
     last: list[str] = []
 
     def summary(_line: str) -> None:  # the engine reports per stream; pages want the total
@@ -144,7 +162,26 @@ def run_sync(settings: Settings, store: Store, progress: Progress | None = None,
             progress(line)
 
     engine = SyncEngine(store, api, progress=summary, progress_every=1.0)
-    return engine.run(full)
+    return _run_engine(engine, full)
+
+
+def _run_engine(engine: SyncEngine, full: bool) -> SyncResult:
+    with _running_lock:
+        _running.add(engine)
+    try:
+        return engine.run(full)
+    finally:
+        with _running_lock:
+            _running.discard(engine)
+
+
+def cancel_syncs(store: Store) -> int:
+    """Cancel the syncs under way into `store` in this process (core/mirror/sync.py: SyncEngine.cancel)."""
+    with _running_lock:
+        engines = [e for e in _running if e.store is store]
+    for engine in engines:
+        engine.cancel()
+    return len(engines)
 
 
 def after_sync(store: Store, result: Any) -> Any:
@@ -214,4 +251,6 @@ def build_runtime(settings: Settings | None = None, sync: SyncFunction | None = 
     else:
         scheduler = SyncScheduler(lambda progress: sync(settings, store, progress),
                                   settings.connect_ops_sync_interval_minutes * 60)
-    return Runtime(settings, store, scheduler, demo, emulator, api=api)
+    runtime = Runtime(settings, store, scheduler, demo, emulator, api=api)
+    atexit.register(runtime.close)  # threads stopped and DuckDB closed before the interpreter goes (exit 0)
+    return runtime

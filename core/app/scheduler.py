@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,14 +64,22 @@ class SyncScheduler:
             self._thread = threading.Thread(target=self._loop, name="connect-ops-sync", daemon=True)
             self._thread.start()
 
-    def stop(self, wait: bool = False) -> None:
-        """No more scheduled runs; with `wait`, also wait for a run under way (any caller's) to finish."""
+    def stop(self, wait: bool = False, timeout: float | None = None) -> bool:
+        """No more scheduled runs; with `wait`, also wait (up to `timeout` s) for a run under way (any
+        caller's) to finish. False when that wait timed out."""
         self._stop.set()
-        if wait:
-            if self._thread is not None:
-                self._thread.join()
-            with self._lock:
-                pass
+        if not wait:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
+        left = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._lock.acquire(timeout=left):
+            return False
+        self._lock.release()
+        return True
 
     def _loop(self) -> None:
         delay = self._first_delay
@@ -79,4 +88,5 @@ class SyncScheduler:
             try:
                 self.run_once()
             except Exception as exc:  # recorded in sync_runs by the sync itself; keep the loop alive
-                log.warning("scheduled sync failed: %s", exc)
+                if not self._stop.is_set():  # else cancelled on purpose: the process is closing
+                    log.warning("scheduled sync failed: %s", exc)

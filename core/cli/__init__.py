@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -57,14 +58,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["emulator"]:  # its own parser owns every flag (and --help)
         return _emulator(argparse.Namespace(rest=argv[1:]))
     args = parser(only=argv[0] if argv else None).parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)  # like Ctrl-C: threads stopped, files closed, then exit
     try:
         return args.run(args)
     except (SettingsError, StoreError, StripeApiError, EmulatorStartError) as exc:
         print(f"connect-ops {args.command}: {one_line(exc)}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"connect-ops {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"connect-ops {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C's runs."""
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    raise Terminated
 
 
 if __name__ == "__main__":

@@ -64,14 +64,17 @@ def run(args: argparse.Namespace) -> int:
         lock_down(con)
         limits = Limits(seconds=args.timeout, shown_rows=args.max_rows, download_rows=args.max_rows,
                         download_bytes=2**62)
+        cursor = con.cursor()
         try:
-            result = execute(con.cursor(), sql, limits)
+            result = execute(cursor, sql, limits)
         except QueryRefused as exc:
             print(f"connect-ops query: refused: {exc}", file=sys.stderr)
             return 2
         except QueryFailed as exc:
             print(f"connect-ops query: {exc}", file=sys.stderr)
             return 1
+        finally:
+            cursor.close()
     finally:
         con.close()
     if args.format == "csv":

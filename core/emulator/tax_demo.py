@@ -30,8 +30,8 @@ TAX_DEMO_ACCOUNTS: list[dict[str, Any]] = [
      "business_type": "company", "tin": "ein", "type": "express", "flow": "destination", "amount": 10_000,
      "counts": (25, 10)},
     {"name": "Green Mountain Maple", "state": "VT", "city": "Burlington", "postal": "05401", "line1": "3 Church St",
-     "business_type": "individual", "tin": "ssn_last4", "type": "express", "flow": "destination", "amount": 9_000,
-     "counts": (12, 8)},
+     "business_type": "individual", "tin": "ssn_last4", "type": "express", "flow": "destination", "amount": 20_000,
+     "counts": (12, 8)},  # $2,400 a year: above Vermont's line in every year (6041(a)'s $600, $2,000 from 2026)
     {"name": "Jersey Shore Surf Co.", "state": "NJ", "city": "Atlantic City", "postal": "08401",
      "line1": "800 Boardwalk", "business_type": "company", "tin": None, "type": "custom", "flow": "direct",
      "amount": 11_000, "counts": (205, 12)},

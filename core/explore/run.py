@@ -134,6 +134,7 @@ def execute(cursor: duckdb.DuckDBPyConnection, sql: str, limits: Limits = Limits
         raise QueryFailed(_first_line(exc)) from None
     finally:
         timer.cancel()
+        timer.join()  # not left to interrupt a cursor (or be alive) at interpreter exit
         try:
             cursor.execute("ROLLBACK")
         except duckdb.Error:
@@ -187,7 +188,11 @@ def _audit(store: Any, actor: Actor, sql: str, source: str | None, result: str, 
 def _fetch(cursor: duckdb.DuckDBPyConnection, sql: str, limits: Limits) -> tuple[pa.Table, bool]:
     """At most download_rows rows (and about download_bytes), streamed; and whether there were more."""
     relation = cursor.sql(sql)
-    reader = relation.limit(limits.download_rows + 1).to_arrow_reader(BATCH_ROWS)
+    with relation.limit(limits.download_rows + 1).to_arrow_reader(BATCH_ROWS) as reader:  # released on return
+        return _read(reader, limits)
+
+
+def _read(reader: pa.RecordBatchReader, limits: Limits) -> tuple[pa.Table, bool]:
     batches: list[pa.RecordBatch] = []
     rows = size = 0
     truncated = False

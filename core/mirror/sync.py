@@ -62,6 +62,7 @@ RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events w
 EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
 EVENT_WINDOW = 86400  # a replay commits its watermark at least once per day of events
 PAGE = 100
+STOP_WAIT = 60.0  # seconds a failed run waits for its workers' requests under way
 CLOCK_SKEW_NOTE = 30  # seconds of difference between our clock and Stripe's worth a line in the run log
 PLATFORM_HINT = 400 * 86400  # where the platform's objects are first guessed to begin, before its accounts tell
 MIN_SPLIT_SPAN = 2  # seconds; a window narrower than this is paged, not split
@@ -642,6 +643,7 @@ class Scheduler:
         self._cond = threading.Condition()
         self._timing = False  # a worker waits for the next rate budget to free; the others wait for a nudge
         self._error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
 
     def submit(self, tasks: Iterable[Task]) -> None:
         with self._cond:
@@ -678,8 +680,15 @@ class Scheduler:
                 self._error = error
             self._cond.notify_all()
 
+    def join(self, timeout: float) -> None:
+        """Wait (up to `timeout` s in all) for the workers after a failure: none is left mid-task at exit."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def run_until_idle(self) -> None:
         threads = [threading.Thread(target=self._work, name=f"sync-{i}", daemon=True) for i in range(self.workers)]
+        self._threads = threads
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -967,6 +976,10 @@ class ReplayGate:
 # --------------------------------------------------------------------------- the engine
 
 
+class SyncCancelled(RuntimeError):
+    """The run was stopped from outside (the app shutting down); the next run resumes where it stopped."""
+
+
 class SyncEngine:
     """One sync run; `run()` does a backfill where needed and an incremental sync everywhere else."""
 
@@ -1007,6 +1020,11 @@ class SyncEngine:
 
     # -- public
 
+    def cancel(self, why: str = "stopped: the process is exiting") -> None:
+        """Stop soon, from any thread: no task is started after this (those under way finish), and run()
+        raises SyncCancelled, recorded as a failed run; the next run resumes, as after a kill."""
+        self.scheduler.fail(SyncCancelled(why))
+
     def run(self, full: bool = False) -> SyncResult:
         mode = "full" if full or not self.store.units("events") else "incremental"
         earlier = self.store.runs()
@@ -1024,6 +1042,8 @@ class SyncEngine:
             with self.store.transaction() as conn:
                 self.store.delete_units(conn, "refresh")
         except BaseException as exc:
+            self.scheduler.fail(exc)  # e.g. Ctrl-C in this thread: the workers stop too, before the writer
+            self.scheduler.join(STOP_WAIT)
             stop_progress()
             self.writer.stop()
             message = one_line(exc)
