@@ -5,7 +5,7 @@ used to abort the process after its correct output: "terminate called after thro
 "FATAL: exception not rethrown", exit 134. So each command runs in a loop in its own process, and the app
 renders its pages in a fresh process (a first sync under way when it exits) in a loop.
 
-`make test` runs each command 3 times and the app twice; CONNECT_OPS_EXIT_LOOPS=30,10 runs the issue's
+`make test` runs each command twice and the app once (seconds count there); CONNECT_OPS_EXIT_LOOPS=30,10 runs the issue's
 loops (each command 30 times, the app 10 times).
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ ABORTED = ("terminate called", "FATAL: exception not rethrown")
 
 
 def loops() -> tuple[int, int]:
-    """(runs per command, app runs): CONNECT_OPS_EXIT_LOOPS="CLI,APP", default 3,2."""
-    text = os.environ.get("CONNECT_OPS_EXIT_LOOPS", "3,2")
+    """(runs per command, app runs): CONNECT_OPS_EXIT_LOOPS="CLI,APP", default 2,1."""
+    text = os.environ.get("CONNECT_OPS_EXIT_LOOPS", "2,1")
     try:
         cli, app = (int(part) for part in text.split(","))
     except ValueError:

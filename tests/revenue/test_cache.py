@@ -3,11 +3,12 @@ new charges, refunds and disputes on old ones, transfers made later, fee refunds
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 
+from core import clock
 from core.emulator.launcher import start_emulator
 from core.mirror.store import Store
 from core.mirror.sync import sync
@@ -72,5 +73,5 @@ def test_an_object_leaving_the_mirror_rebuilds(live) -> None:
                      "AND source_transfer_id IS NULL AND status = 'succeeded')")
     cache.ensure(store.cursor(), "usd")
     pd.testing.assert_frame_equal(_all(store), _rebuilt(store))
-    today = datetime.now(UTC).date()
+    today = clock.today()
     assert queries.facts(store.cursor(), today - timedelta(days=800), today).by_day["gmv"].sum() > 0

@@ -52,7 +52,8 @@ def test_the_demos_bad_merchants_rank_at_the_top(mirror: Path) -> None:
 
 
 def _cli(mirror: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONNECT_OPS_DB": str(mirror), "STRIPE_API_KEY": "sk_test_cli_reads_only_the_mirror"}
+    # demo settings (no key: a pinned CONNECT_OPS_NOW is allowed), reading this mirror only
+    env = {**{k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}, "CONNECT_OPS_DB": str(mirror)}
     return subprocess.run([sys.executable, "-m", "core.cli", "risk-queue", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 

@@ -2,11 +2,11 @@
 fires; notes go with each state, every change is in the audit log, the state lives in DuckDB."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from core import audit
+from core import audit, clock
 from core.actions import ActionFailed, Context
 from core.app.runtime import run_sync
 from core.auth import Actor, Role
@@ -41,7 +41,7 @@ def test_start_assign_and_clear_with_notes_and_audit(world) -> None:
     firing = _firing(ctx, account)
     assert "past_due" in firing and _in_open_queue(ctx, account)[0].review_state == "new"
     with pytest.raises(ActionFailed, match="Start the review first"):
-        actions.clear(ctx, RISK, account, date.today() + timedelta(days=10), "Nothing to see here", firing)
+        actions.clear(ctx, RISK, account, clock.today() + timedelta(days=10), "Nothing to see here", firing)
     assert review.start_review(ctx, RISK, account, note="Taking it") == f"In review by {RISK.email}."
     with pytest.raises(ActionFailed, match="Already in review"):
         review.start_review(ctx, RISK, account)
@@ -49,14 +49,14 @@ def test_start_assign_and_clear_with_notes_and_audit(world) -> None:
     row = _in_open_queue(ctx, account)[0]
     assert (row.review_state, row.assignee) == ("in_review", LEAD.email)
     assert [r.account for r in queue(ctx.store.cursor(), QueueFilters(assignees=(LEAD.email,))).rows] == [account]
-    for bad_until, words in ((date.today() - timedelta(days=1), "after today"),
-                             (date.today() + timedelta(days=400), "within 365 days")):
+    for bad_until, words in ((clock.today() - timedelta(days=1), "after today"),
+                             (clock.today() + timedelta(days=400), "within 365 days")):
         with pytest.raises(ActionFailed, match=words):
             actions.clear(ctx, LEAD, account, bad_until, "Documents are on their way", firing)
     with pytest.raises(ActionFailed, match="reason"):
-        actions.clear(ctx, LEAD, account, date.today() + timedelta(days=10), "ok", firing)
-    result = actions.clear(ctx, LEAD, account, date.today() + timedelta(days=10), "Documents are on their way", firing)
-    assert f"Cleared until {date.today() + timedelta(days=10):%Y-%m-%d}" in result.message
+        actions.clear(ctx, LEAD, account, clock.today() + timedelta(days=10), "ok", firing)
+    result = actions.clear(ctx, LEAD, account, clock.today() + timedelta(days=10), "Documents are on their way", firing)
+    assert f"Cleared until {clock.today() + timedelta(days=10):%Y-%m-%d}" in result.message
     assert not _in_open_queue(ctx, account), "a cleared account leaves the open queue"
     stored = review.review_of(ctx.store.cursor(), account)
     assert stored.state == "cleared" and sorted(stored.cleared_signals) == sorted(firing)
@@ -75,7 +75,7 @@ def test_a_cleared_account_comes_back_when_its_clearance_expires(world) -> None:
     account = _account(ctx, "requirements_past_due_count > 0", offset=1)
     firing = _firing(ctx, account)
     review.start_review(ctx, RISK, account)
-    actions.clear(ctx, RISK, account, date.today() + timedelta(days=2), "Checked the owner's ID by phone", firing)
+    actions.clear(ctx, RISK, account, clock.today() + timedelta(days=2), "Checked the owner's ID by phone", firing)
     assert not _in_open_queue(ctx, account)
     later = utc_now() + timedelta(days=4)
     back = _in_open_queue(ctx, account, now=later)
@@ -101,7 +101,7 @@ def test_a_new_signal_brings_a_cleared_account_back_before_its_date(world) -> No
     firing = _firing(ctx, account)
     assert "past_due" not in firing
     review.start_review(ctx, RISK, account)
-    actions.clear(ctx, RISK, account, date.today() + timedelta(days=60), "Seasonal merchant, volume as expected",
+    actions.clear(ctx, RISK, account, clock.today() + timedelta(days=60), "Seasonal merchant, volume as expected",
                   firing)
     control(emulator, "POST", f"/_emulator/accounts/{account}/requirements", past_due="company.tax_id",
             currently_due="company.tax_id")

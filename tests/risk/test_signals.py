@@ -6,13 +6,13 @@ has none in the last 30 days (a volume drop), and charges made now on another on
 """
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from core import clock
 from core.clock import utc_now
 from core.emulator.launcher import start_emulator
 from core.risk import rules
@@ -57,7 +57,7 @@ def _seeded_choices(emulator: Any, now: int) -> dict[str, Any]:
 
 def _craft(emulator: Any) -> dict[str, str]:
     client = sdk(emulator)
-    now = int(time.time())
+    now = int(clock.timestamp())
     seeded = _seeded_choices(emulator, now)
     made = {"clean": new_account(client, "Clean Goods")}
     for _ in range(8):
@@ -113,7 +113,7 @@ def _craft(emulator: Any) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], dict[str, Assessment],
                                                                         dict[str, AccountMetrics]]]:
-    anchor = (int(time.time()) // DAY - GAP_DAYS) * DAY
+    anchor = (int(clock.timestamp()) // DAY - GAP_DAYS) * DAY
     with start_emulator("--scale", "small", "--seed", "5", "--anchor", str(anchor)) as emulator:
         made = _craft(emulator)
         store = synced_store(emulator, tmp_path_factory.mktemp("risk_signals") / "signals.duckdb")
