@@ -11,6 +11,29 @@ from core.emulator.launcher import EmulatorProcess, start_emulator
 SMALL = ("--scale", "small", "--seed", "1")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad CONNECT_OPS_NOW stops the run in one line, before any test (core/clock.py)."""
+    from core import clock
+
+    pinned = clock.pinned_text()
+    if pinned is not None:
+        try:
+            clock.parse_instant(pinned)
+        except clock.ClockError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header() -> str:
+    """Which clock the run uses: CONNECT_OPS_NOW pins it (and every emulator the tests start)."""
+    import os
+
+    from core import clock
+
+    pinned = clock.pinned_text()
+    zone = os.environ.get("TZ") or "the machine's"
+    return f"clock: {'pinned at ' + pinned if pinned else 'this machine'} (UTC); local zone: {zone}"
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorProcess]:
     """One small demo platform for read-only tests; tests that write use `fresh_emulator`."""

@@ -173,6 +173,8 @@ class StateFile:
             (self.requested_anchor is not None
              or int(header.get("anchor", 0)) >= self.anchor - MAX_AGE_DAYS * DAY,
              f"its history ended more than {MAX_AGE_DAYS} days ago"),
+            (self.requested_anchor is not None or int(header.get("anchor", 0)) <= self.anchor,
+             "its history ends after today (the clock was pinned later before: --now, CONNECT_OPS_NOW)"),
         ]
         for ok, reason in checks:
             if not ok:
