@@ -133,13 +133,16 @@ class LedgerCheck:
         self.engine.scheduler.run_until_idle()
         out = {}
         cursor = self.engine.store.cursor()
-        for scope in scopes:
-            if scope not in self.read:  # the account refused us meanwhile: noted by lost_access
-                continue
-            balance, at = self.read[scope]
-            what = difference(stripe_figures(balance), mirror_figures(cursor, scope, at))
-            if what:
-                out[scope] = what
+        try:
+            for scope in scopes:
+                if scope not in self.read:  # the account refused us meanwhile: noted by lost_access
+                    continue
+                balance, at = self.read[scope]
+                what = difference(stripe_figures(balance), mirror_figures(cursor, scope, at))
+                if what:
+                    out[scope] = what
+        finally:
+            cursor.close()
         return out
 
     def _relist(self, since: dict[str, int]) -> None:
