@@ -6,8 +6,10 @@ that scope (available plus pending), and so is the split between them, by `avail
 clock as the responses tell it (skipped for a currency with a transaction that becomes available within
 SPLIT_SLACK seconds of that instant: there the two clocks cannot be told apart).
 
-A difference is first taken for money that moved while this run listed: the scope's window is re-listed
-(CATCH_UPS times at most) and compared again. A difference that stays means the mirror lacks or holds a
+Money moving during the check is no difference: a balance read at Stripe time T is compared with the
+mirrored transactions created by T (give or take the second), and a difference is first taken for money
+that moved while this run listed: the scope's window is re-listed and compared again (CATCH_UPS times at
+most, the second time against a fresh balance). A difference that stays means the mirror lacks or holds a
 transaction that no window explains (a row lost, a movement no event named long ago): the scope's balance
 transactions are re-listed in full, and that is said in the run log (`sync_runs.log`, shown in the
 Overview's sync history) with the amounts before and after.
@@ -52,15 +54,17 @@ def stripe_figures(balance: dict[str, Any]) -> dict[str, Figures]:
     return out
 
 
-def mirror_figures(cursor: Any, scope: str, at: int) -> dict[str, Figures]:
-    """The mirrored ledger of a scope as Figures per currency, split at Stripe time `at` (unix seconds)."""
+def mirror_figures(cursor: Any, scope: str, at: int, cut: int | None = None) -> dict[str, Figures]:
+    """The mirrored ledger of a scope as Figures per currency, split at Stripe time `at` (unix seconds),
+    counting only what was created by `cut` (Stripe time; None: everything)."""
     rows = cursor.execute(
         """SELECT currency, sum(net)::BIGINT,
                   coalesce(sum(net) FILTER (WHERE available_on <= $at), 0)::BIGINT,
                   count(*) FILTER (WHERE available_on BETWEEN $low AND $high)
-           FROM balance_transactions WHERE scope = $scope GROUP BY currency""",
+           FROM balance_transactions WHERE scope = $scope AND ($cut IS NULL OR created <= $cut)
+           GROUP BY currency""",
         {"at": to_timestamp(at), "low": to_timestamp(at - SPLIT_SLACK), "high": to_timestamp(at + SPLIT_SLACK),
-         "scope": scope}).fetchall()
+         "scope": scope, "cut": to_timestamp(cut)}).fetchall()
     return {currency: Figures(int(total or 0), int(available or 0), int(near or 0))
             for currency, total, available, near in rows}
 
@@ -105,11 +109,16 @@ class LedgerCheck:
         if not scopes:
             return
         differing = self._compare(scopes)
-        for _ in range(CATCH_UPS):
+        for attempt in range(CATCH_UPS):
             if not differing:
                 break
+            if attempt:  # a second look: Stripe's balance now
+                differing = self._compare(list(differing))
+                if not differing:
+                    break
+            # Money that moved while this run listed: the same balances against the window listed again.
             self._relist({scope: self.engine.ledger_window(scope) for scope in differing})
-            differing = self._compare(list(differing))
+            differing = self._compare(list(differing), fresh=False)
         for scope, what in differing.items():
             self.engine.note(f"{LOG_PREFIX} {_label(scope)}: {what}; re-listing its balance transactions in full")
         if differing:
@@ -126,11 +135,18 @@ class LedgerCheck:
                          f"balance, {len(differing)} re-listed in full" + (
                              f" ({', '.join(_label(s) for s in differing)})" if differing else ""))
 
-    def _compare(self, scopes: list[str]) -> dict[str, str]:
-        """Read each scope's balance (in parallel, under the rate budget), then compare: scope -> difference."""
-        self.read = {}
-        self.engine.scheduler.submit(BalanceRead(scope, self) for scope in scopes)
-        self.engine.scheduler.run_until_idle()
+    def _compare(self, scopes: list[str], fresh: bool = True) -> dict[str, str]:
+        """scope -> what differs, for the scopes whose ledger does not explain their balance. `fresh`: read
+        the balances now (in parallel, under the rate budget); else compare the last ones read again.
+
+        A balance read at Stripe time `at` holds what was created by then: it is compared with the mirrored
+        transactions created by `at` (a second either way: `at` is known to the second, and a transaction
+        of that very second may fall either side of the read), so money moving during the check is no
+        difference."""
+        if fresh:
+            self.read = {}
+            self.engine.scheduler.submit(BalanceRead(scope, self) for scope in scopes)
+            self.engine.scheduler.run_until_idle()
         out = {}
         cursor = self.engine.store.cursor()
         try:
@@ -138,9 +154,10 @@ class LedgerCheck:
                 if scope not in self.read:  # the account refused us meanwhile: noted by lost_access
                     continue
                 balance, at = self.read[scope]
-                what = difference(stripe_figures(balance), mirror_figures(cursor, scope, at))
-                if what:
-                    out[scope] = what
+                stripe = stripe_figures(balance)
+                found = [difference(stripe, mirror_figures(cursor, scope, at, cut)) for cut in (at, at - 1, at + 1)]
+                if all(found):
+                    out[scope] = str(found[0])
         finally:
             cursor.close()
         return out
