@@ -29,7 +29,7 @@ import httpx  # noqa: E402
 
 from core.emulator.launcher import EmulatorProcess, start_emulator  # noqa: E402
 from core.mirror.store import Store  # noqa: E402
-from tests.mirror.test_sync import assert_store_equals_source, cli_env, control, sdk  # noqa: E402
+from tests.mirror.test_sync import assert_store_equals_source, cli_env, control, dump, sdk  # noqa: E402
 
 
 @dataclass
@@ -64,15 +64,26 @@ class Mutator(threading.Thread):
 
     def run(self) -> None:
         client = sdk(self.emu)
+        standard = [a["object"]["id"] for a in dump(self.emu, "connected_accounts")
+                    if a["object"]["type"] == "standard" and a["object"]["charges_enabled"]
+                    and a["object"]["default_currency"] == "usd"]
         while not self.stop_event.wait(self.rng.uniform(0.1, 0.5)):
             try:
-                if self.rng.random() < 0.7:
+                roll = self.rng.random()
+                if roll < 0.6:
                     self.changes += control(self.emu, "POST", "/_emulator/mutate", fraction="0.001",
                                             seed=str(self.rng.randrange(10**6)))["changed"]
-                else:
+                elif roll < 0.8 or not standard:
                     charge = client.v1.charges.create({"amount": self.rng.randrange(500, 20000), "currency": "usd",
                                                        "source": "tok_visa"})
                     client.v1.refunds.create({"charge": charge.id, "amount": 100})
+                    self.changes += 2
+                else:  # a direct charge refunded with its fee: a credit no object of the account's scope names
+                    account = {"stripe_account": self.rng.choice(standard)}
+                    amount = self.rng.randrange(1000, 20000)
+                    charge = client.v1.charges.create({"amount": amount, "currency": "usd", "source": "tok_visa",
+                                                       "application_fee_amount": amount // 10}, account)
+                    client.v1.refunds.create({"charge": charge.id, "refund_application_fee": True}, account)
                     self.changes += 2
             except Exception as exc:  # noqa: BLE001 - a fault the emulator injected into our own calls
                 self.errors.append(type(exc).__name__)

@@ -318,19 +318,40 @@ def current_account(state: State, call: Call) -> Any:
 @route("GET", "/v1/application_fees/{id}/refunds", ("limit", "starting_after", "ending_before"))
 def list_fee_refunds(state: State, call: Call) -> Any:
     fee = retrieve(state, call, "application_fees", call.match["id"])
-    refunds = [objects.fee_refund(state, state.records[i]) for i in reversed(fee["refund_ids"])]
-    return {"object": "list", "data": refunds[: _int(call.params, "limit", 1, 100, 10)],
-            "has_more": len(refunds) > (_int(call.params, "limit", 1, 100, 10) or 10),
-            "url": f"/v1/application_fees/{fee['id']}/refunds"}
+    return _sublist(state, call, "fee_refunds", fee["refund_ids"], objects.fee_refund,
+                    f"/v1/application_fees/{fee['id']}/refunds")
 
 
 @route("GET", "/v1/transfers/{id}/reversals", ("limit", "starting_after", "ending_before"))
 def list_reversals(state: State, call: Call) -> Any:
     transfer = retrieve(state, call, "transfers", call.match["id"])
-    data = [objects.transfer_reversal(state, state.records[i]) for i in reversed(transfer["reversal_ids"])]
+    return _sublist(state, call, "transfer_reversals", transfer["reversal_ids"], objects.transfer_reversal,
+                    f"/v1/transfers/{transfer['id']}/reversals")
+
+
+def _sublist(state: State, call: Call, resource: str, ids: list[str], render: Callable[[State, Record], Any],
+             url: str) -> dict[str, Any]:
+    """A list nested in its parent (a fee's refunds, a transfer's reversals), newest first, paged as every
+    list is: `starting_after` gives what is older than the cursor, `ending_before` what is newer (the
+    nearest `limit` of them), and `has_more` says whether more lie further in that direction."""
     limit = _int(call.params, "limit", 1, 100, 10) or 10
-    return {"object": "list", "data": data[:limit], "has_more": len(data) > limit,
-            "url": f"/v1/transfers/{transfer['id']}/reversals"}
+    newest_first = list(reversed(ids))
+    cursors = {name: str(call.params[name]) for name in ("starting_after", "ending_before")
+               if call.params.get(name) is not None}
+    if len(cursors) == 2:
+        raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.",
+                       param="ending_before")
+    for name, value in cursors.items():
+        if value not in newest_first:
+            raise missing(resource, value, param=name)
+    if "ending_before" in cursors:
+        newer = newest_first[:newest_first.index(cursors["ending_before"])]
+        chosen, has_more = newer[-limit:], len(newer) > limit
+    else:
+        start = newest_first.index(cursors["starting_after"]) + 1 if "starting_after" in cursors else 0
+        chosen, has_more = newest_first[start:start + limit], len(newest_first) > start + limit
+    return {"object": "list", "data": [render(state, state.records[i]) for i in chosen], "has_more": has_more,
+            "url": url}
 
 
 @route("GET", "/v1/transfers/{transfer}/reversals/{id}")

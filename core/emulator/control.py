@@ -119,7 +119,10 @@ def mutate(emulator: "Emulator", fraction: float, seed: int, now: int) -> int:
         elif roll < 0.65:
             charge = rng.choice(charges)
             if ledger.refundable(charge) > 0 and not charge.get("dispute"):
+                # The fee goes back with the refund (refund_application_fee): a credit in the connected account
+                # that no object of its scope names (ledger._credit_fee_refund).
                 ledger.create_refund(state, now, charge, max(1, ledger.refundable(charge) // 2), "requested_by_customer",
+                                     refund_application_fee=bool(charge.get("application_fee")),
                                      reverse_transfer=bool(charge.get("transfer")))
         elif roll < 0.75:
             charge = rng.choice(charges)

@@ -297,13 +297,31 @@ def refund_fee(state: State, created: int, fee: Record, amount: int,
     rec = {"id": state.new_id("fr"), "created": created, "amount": amount, "currency": fee["currency"],
            "fee": fee["id"]}
     state.add("fee_refunds", rec, PLATFORM)
-    txn = balance_txn(state, PLATFORM, created, -amount, fee["currency"], "application_fee_refund", "fee_refund",
-                      rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
+    txn = balance_txn(state, PLATFORM, created, -amount, fee["currency"], "application_fee_refund",
+                      "platform_earning_refund", rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
     rec["balance_transaction"] = txn["id"]
+    _credit_fee_refund(state, created, fee, rec)
     fee["amount_refunded"] += amount
     fee["refund_ids"].append(rec["id"])
     emit(state, created, "application_fee.refunded", fee, previous, request)
     return rec
+
+
+def _credit_fee_refund(state: State, created: int, fee: Record, refund: Record) -> Record | None:
+    """The fee refund's other side: "Funds will be refunded to the Stripe account from which the fee was
+    originally collected" (https://docs.stripe.com/api/fee_refunds). The connected account's balance gets a
+    credit of type application_fee_refund whose source is the `fr_` (a platform-fee refund, reporting
+    category `fee` on the payer's side: https://docs.stripe.com/reports/reporting-categories), in the currency
+    the fee was taken in there (the direct charge's or the `py_` payment's). No object in that account's
+    scope names it: the fee refund names the platform's balance transaction."""
+    charge = state.records.get(fee.get("charge") or "")
+    if charge is None or charge["_scope"] != fee["account"]:
+        return None
+    charge_txn = state.records.get(charge.get("balance_transaction") or "")
+    settle = charge_txn["currency"] if charge_txn else charge["currency"]
+    return balance_txn(state, fee["account"], created, refund["amount"], fee["currency"], "application_fee_refund",
+                       "fee", refund["id"], description="Application fee refund", settle_in=settle,
+                       available_on=created)
 
 
 def reverse(state: State, created: int, transfer: Record, amount: int, source_refund: str | None = None,
@@ -411,11 +429,15 @@ FAILURE_MESSAGES = {
 
 def cover_negative_balance(state: State, created: int, account: Record, amount: int, currency: str) -> Record:
     """Stripe collects a connected account's negative balance from the platform (which is liable for it):
-    a connect_collection_transfer takes `amount` from the platform's balance. Only the platform's side is
-    modelled (the account's would need its source, the collection transfer, to exist as an object)."""
+    a connect_collection_transfer takes `amount` from the platform's balance and credits it to the account
+    (type connect_collection_transfer in both scopes: https://docs.stripe.com/reports/balance-transaction-types).
+    No event and no object of either scope names these: only a re-list of each scope's ledger finds them.
+    Returns the platform's side."""
+    source = f"ccsr_{account['id'][5:]}{created}"
+    balance_txn(state, account["id"], created, amount, currency, "connect_collection_transfer",
+                "connect_collection_transfer", source, settle_in=account["default_currency"], available_on=created)
     return balance_txn(state, PLATFORM, created, -amount, currency, "connect_collection_transfer",
-                       "connect_collection_transfer", f"ccsr_{account['id'][5:]}{created}",
-                       settle_in=PLATFORM_CURRENCY, available_on=created)
+                       "connect_collection_transfer", source, settle_in=PLATFORM_CURRENCY, available_on=created)
 
 
 def fail_payout(state: State, created: int, payout: Record, code: str = "account_closed") -> Record:

@@ -187,7 +187,9 @@ def _expand_one(state: State, node: Any, parts: list[str], strict: bool) -> None
             return
         if isinstance(value, str):
             rec = state.records.get(value)
-            if rec is None:
+            if rec is None:  # a source the emulator keeps no object for (a connect collection transfer)
+                if not strict:
+                    return
                 raise ApiError(400, f"This property cannot be expanded ({'.'.join(parts)}).", param="expand")
             value = node[part] = objects.render(state, rec)
         node = value

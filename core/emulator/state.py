@@ -173,7 +173,9 @@ class State:
     def finish_bulk_load(self) -> None:
         """Sort every collection once after a seed appended records in any order."""
         for coll in self.collections.values():
-            created = coll.created
+            # `created` as the records hold it now: a seed may re-date a record after adding it (the tax
+            # demo's accounts), and a list cursor is found by bisecting these (GET ...?starting_after=).
+            created = coll.created = [self.records[i]["created"] for i in coll.ids]
             if any(created[i] > created[i + 1] for i in range(len(created) - 1)):
                 order = sorted(range(len(coll.ids)), key=created.__getitem__)
                 coll.ids = [coll.ids[i] for i in order]

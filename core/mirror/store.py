@@ -566,7 +566,10 @@ class Store:
         """Move the write-ahead log into the database file now, rather than in a later commit (DuckDB
         does it every 16 MB) or at close: the sync does it while waiting for its last answers."""
         with self._write_lock:
-            self._conn.execute("CHECKPOINT")
+            try:
+                self._conn.execute("CHECKPOINT")
+            except duckdb.TransactionException:  # a reader's transaction is open: DuckDB will do it later
+                pass
 
 
 def lock_down(conn: duckdb.DuckDBPyConnection) -> None:

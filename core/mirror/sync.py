@@ -48,7 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.mirror.schema import table_of, table_of_object
+from core.mirror.ledger_check import LedgerCheck
+from core.mirror.schema import TABLE_BY_RESOURCE, table_of, table_of_object
 from core.mirror.store import PLATFORM, Store
 from core.stripe_api import AccountAccessError, Page, ResourceMissingError, StripeApi
 
@@ -1003,9 +1004,11 @@ class SyncEngine:
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
         self._retrieve: dict[tuple[str, str, str], str] = {}  # (scope, resource, id) -> the scope whose events asked
         self._refreshed: set[str] = set()  # scopes whose refreshes are under way
-        # balance transactions the applied events reference, per scope (new ones are fetched, not re-listed)
-        self._bt_refs: dict[str, set[str]] = defaultdict(set)
-        self._bt_unsure: set[str] = set()  # scopes where an event may hide a new balance transaction
+        # scope -> earliest Stripe time at which another scope's event moved money in it without an event
+        # of its own there (an application fee refunded: a credit in the account the fee came from)
+        self._moved: dict[str, int] = {}
+        self._watermarks: dict[str, int] = {}  # scope -> its events watermark when this run began
+        self.ledger = LedgerCheck(self)
         self._with_sources: dict[str, int] = {}  # scope -> re-list its balance transactions with sources from
         self._disputed: dict[str, dict[str, int]] = defaultdict(dict)  # scope -> charge -> its dispute's created
         self._related_lock = threading.Lock()
@@ -1038,6 +1041,8 @@ class SyncEngine:
             self._list_and_replay(full)
             self._refresh_phase()
             self.writer.flush()
+            if mode == "incremental":
+                self.ledger.run(self.ledger_scopes())
             self._check_keys()
             with self.store.transaction() as conn:
                 self.store.delete_units(conn, "refresh")
@@ -1090,6 +1095,7 @@ class SyncEngine:
             if unit["scope"] in gone:
                 continue
             cursor = int(unit["cursor_created"])
+            self._watermarks[unit["scope"]] = cursor
             self.gate.resume(unit["scope"], min(cursor, unfinished.get(unit["scope"], cursor)))
             self._anchored.add(unit["scope"])
         known = self._known_accounts()
@@ -1142,7 +1148,7 @@ class SyncEngine:
             taken = {key: origin for key, origin in self._retrieve.items() if include(origin)}
             for key in taken:
                 del self._retrieve[key]
-            scopes = {s for s in (*self._touched, *self._disputed, *self._with_sources) if include(s)}
+            scopes = {s for s in (*self._touched, *self._disputed, *self._with_sources, *self._moved) if include(s)}
             self._refreshed |= scopes
         tasks: list[Task] = [Retrieve(*key) for key in sorted(taken)]
         tasks += self._disputed_charges_tasks(scopes)
@@ -1151,30 +1157,42 @@ class SyncEngine:
             if include(scope):
                 self._refreshed.add(scope)
                 relist[scope, "balance_transactions"] = since
-        # New balance transactions: the events' objects name them (disputes carry them whole, already
-        # written). Per touched scope, fetch the ones we lack one by one, or re-list the scope's window
-        # when that is cheaper or when an event may have created one it does not name.
-        for scope, since in self._with_sources.items():
-            if scope in scopes:
-                key = (scope, "balance_transactions")
-                relist[key] = min(relist.get(key, since), since)
-        missing = self._missing_balance_transactions(scopes)
-        for scope, earliest in self._touched.items():
-            if scope not in scopes:
-                continue
+        # New balance transactions: every touched scope's ledger is re-listed from its watermark (or from
+        # its earliest event, if older), whatever created them. An event can move money it does not name:
+        # a refund with refund_application_fee=true credits the account the fee came from, and no object of
+        # that scope names that credit (the fee refund names the platform's debit); so do collections,
+        # reserves and adjustments. Retrieving only what the objects name is never provably complete.
+        for scope, since in self._ledger_since(scopes).items():
             key = (scope, "balance_transactions")
-            if key in relist:
-                relist[key] = min(relist[key], earliest)
-                continue
-            lacking = missing.get(scope, set())
-            if scope not in self._bt_unsure and len(lacking) <= self._relist_cost(scope, earliest):
-                tasks += [Retrieve(scope, "balance_transactions", bt) for bt in sorted(lacking)]
-            else:
-                relist[key] = earliest
+            relist[key] = min(relist.get(key, since), since)
         for (scope, resource), since in relist.items():
             kind = RelistWithSources if scope in self._with_sources and resource == "balance_transactions" else Relist
             tasks.append(kind(scope, resource, since - EVENT_OVERLAP))
         return tasks
+
+    def _ledger_since(self, scopes: set[str]) -> dict[str, int]:
+        """Per scope of `scopes` whose ledger may have moved, the Stripe time its re-list starts from: the
+        earliest event applied (or money moved there from elsewhere: a transfer, a fee refund), or the
+        scope's watermark when this run began if that is earlier (a change without any event since then).
+        Stripe's `created` values and watermarks only, never this machine's clock; Relist subtracts
+        EVENT_OVERLAP, and rows replace by key, so what is listed twice is stored once."""
+        out: dict[str, int] = {}
+        for source in (self._touched, self._moved, self._with_sources):
+            for scope, earliest in source.items():
+                if scope in scopes:
+                    since = min(earliest, self._watermarks.get(scope, earliest))
+                    out[scope] = min(out.get(scope, since), since)
+        return out
+
+    def ledger_window(self, scope: str) -> int:
+        """Where this run's re-list of a scope's ledger started (Stripe time), for the check's catch-up."""
+        return self._ledger_since({scope}).get(scope) or self._watermarks.get(scope) or self.api.stripe_now() - 3600
+
+    def ledger_scopes(self) -> list[str]:
+        """Scopes whose ledger this run re-listed because something moved there, for the ledger check
+        (accounts that left the platform, or refused us, are not asked)."""
+        moved = set(self._touched) | set(self._moved) | set(self._with_sources) | set(self._disputed)
+        return sorted(s for s in moved if s not in self._gone and s not in self._lost)
 
     def _disputed_charges_tasks(self, scopes: set[str]) -> list[Task]:
         """Per scope, retrieve each disputed charge, or re-list the disputes with their charges when fewer
@@ -1319,31 +1337,10 @@ class SyncEngine:
 
     def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write,
                                    seen: set[tuple[str, str]]) -> None:
-        """Remember the balance transactions an event's object names; write the ones it carries whole."""
-        if kind.startswith("account."):
-            return  # account changes move no money
-        ids: set[str] = set()
-        complete = _balance_transaction_refs(obj, ids, write, scope, seen)
-        with self._related_lock:
-            self._bt_refs[scope] |= ids
-            if not complete:
-                self._bt_unsure.add(scope)
-
-    def _missing_balance_transactions(self, scopes: set[str]) -> dict[str, set[str]]:
-        """Per scope of `scopes`, the referenced balance transaction ids the store does not hold."""
-        pairs = [(scope, bt) for scope, ids in self._bt_refs.items() if scope in scopes for bt in ids]
-        if not pairs:
-            return {}
-        have = self.store.keys_present("balance_transactions", pairs)
-        missing: dict[str, set[str]] = defaultdict(set)
-        for pair in pairs:
-            if pair not in have:
-                missing[pair[0]].add(pair[1])
-        return missing
-
-    def _relist_cost(self, scope: str, since: int) -> int:
-        """Requests a re-list of the scope's balance transactions since `since` would take (estimate)."""
-        return 1 + self._count_since("balance_transactions", scope, since - EVENT_OVERLAP) // PAGE
+        """Write the balance transactions an event's object carries whole (a dispute's); the ones it names
+        by id come with the scope's re-list (`_ledger_since`)."""
+        if not kind.startswith("account."):  # account changes move no money
+            _balance_transaction_refs(obj, set(), write, scope, seen)
 
     def _count_since(self, table: str, scope: str, since: int) -> int:
         return self.store.count_since(table, scope, since)
@@ -1365,6 +1362,10 @@ class SyncEngine:
                 # transaction, so one re-list of those, sources expanded, brings them all.
                 destination = _id(obj["destination"])
                 self._with_sources[destination] = min(self._with_sources.get(destination, created), created)
+            if kind.startswith("application_fee.") and obj.get("account") and scope == PLATFORM:
+                # A fee refund credits the account the fee came from, with no event in that account.
+                account = _id(obj["account"])
+                self._moved[account] = min(self._moved.get(account, created), created)
 
     def count_stream(self, task: Task, write: Write | None) -> None:
         if write is None:
@@ -1416,7 +1417,7 @@ class SyncEngine:
         for endpoint, n in list(self.api.stats.by_endpoint.items()):
             parts = endpoint.split("/")
             if len(parts) >= 3:
-                out[table_of(parts[2])] += n
+                out[table_of(parts[2]) if parts[2] in TABLE_BY_RESOURCE else parts[2]] += n
         return out
 
     def stream_lines(self, elapsed: float) -> list[str]:

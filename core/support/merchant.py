@@ -108,15 +108,21 @@ def balances(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime | Non
     return [dict(zip(names, row)) for row in result.fetchall()]
 
 
-def ledger(db: duckdb.DuckDBPyConnection, account_id: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Balance movements newest first, each with the balance right after it (per currency)."""
-    return _rows(db, """
+def ledger(db: duckdb.DuckDBPyConnection, account_id: str, limit: int = 200,
+           now: datetime | None = None) -> list[dict[str, Any]]:
+    """Balance movements newest first, each with the balance right after it (per currency). `status` is
+    told by the same rule as `balances` (available once `available_on` has passed `now`), not as Stripe
+    said it at the last sync, so the page's balance and its ledger never disagree."""
+    result = db.execute("""
         SELECT * FROM (
-            SELECT created, type, reporting_category, description, currency, amount, fee, net, status, available_on,
+            SELECT created, type, reporting_category, description, currency, amount, fee, net,
+                   CASE WHEN available_on <= $now THEN 'available' ELSE 'pending' END AS status, available_on,
                    source_id, id,
                    sum(net) OVER (PARTITION BY currency ORDER BY created, id ROWS UNBOUNDED PRECEDING) AS balance_after
-            FROM balance_transactions WHERE account = ?)
-        ORDER BY created DESC, id DESC LIMIT ?""", [account_id, limit])
+            FROM balance_transactions WHERE account = $account)
+        ORDER BY created DESC, id DESC LIMIT $limit""", {"account": account_id, "limit": limit, "now": now or utc_now()})
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def charges(db: duckdb.DuckDBPyConnection, account_id: str, limit: int = RECENT) -> list[dict[str, Any]]:

@@ -26,13 +26,21 @@ def test_ledger_explains_the_balance(synced_store) -> None:
     account = _account(synced_store, """SELECT account FROM balance_transactions WHERE account IS NOT NULL
         GROUP BY account ORDER BY count(*) DESC LIMIT 1""")
     db = synced_store.cursor()
-    rows = merchant.ledger(db, account, limit=100_000)
+    # An instant among the account's availability dates, so both sides of the split hold something.
+    now = _account(synced_store, f"""SELECT quantile_disc(available_on, 0.5) FROM balance_transactions
+        WHERE account = '{account}'""")
+    rows = merchant.ledger(db, account, limit=100_000, now=now)
     per_currency: dict[str, int] = {}
+    available: dict[str, int] = {}
     for row in reversed(rows):
         per_currency[row["currency"]] = per_currency.get(row["currency"], 0) + row["net"]
         assert row["balance_after"] == per_currency[row["currency"]]
-    totals = {b["currency"]: b["available"] + b["pending"] for b in merchant.balances(db, account)}
-    assert totals == per_currency
+        if row["status"] == "available":
+            available[row["currency"]] = available.get(row["currency"], 0) + row["net"]
+    balances = merchant.balances(db, account, now=now)
+    assert {b["currency"]: b["available"] + b["pending"] for b in balances} == per_currency
+    assert {b["currency"]: b["available"] for b in balances} == {c: available.get(c, 0) for c in per_currency}
+    assert 0 < sum(r["status"] == "available" for r in rows) < len(rows)
 
 
 def test_charges_cover_every_flow_of_the_merchant(synced_store) -> None:
