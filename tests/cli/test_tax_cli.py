@@ -11,10 +11,11 @@ import pytest
 from core.mirror.store import Store
 from tests.cli.test_accounts_cli import connect_ops
 from tests.tax.conftest import Mirror, many_direct_charges, ts
-from tests.tax.test_export import EXPECTED_COLUMNS
+from tests.tax.test_export import EXPECTED_COLUMNS, TAIL
 
 KEYS = {"stripe_account_id", "form_type", "gross_amount", "card_not_present_amount", "monthly_amounts",
-        "transaction_count", "federal_filing_required", "state", "state_filing_required", "status", "needs_attention"}
+        "transaction_count", "federal_filing_required", "state", "state_filing_required", "status", "needs_attention",
+        "not_converted", "federal_income_tax_withheld", "filed_amounts", "correction_needed"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def test_json_has_one_element_per_account_filed_for_with_activity(mirror_file) -
     assert forms[ids["big"]] | {"monthly_amounts": None} == {
         "stripe_account_id": ids["big"], "form_type": "k", "gross_amount": 2_010_000, "card_not_present_amount": 2_010_000,
         "monthly_amounts": None, "transaction_count": 201, "federal_filing_required": True, "state": "NJ",
-        "state_filing_required": True, "status": "Needs attention", "needs_attention": ["TIN missing"]}
+        "state_filing_required": True, "status": "Needs attention", "needs_attention": ["TIN missing"],
+        "not_converted": {}, "federal_income_tax_withheld": 0, "filed_amounts": None, "correction_needed": False}
     small = forms[ids["small"]]
     assert small["monthly_amounts"] == [0] * 11 + [60_000] and small["card_not_present_amount"] == 0
     assert (small["status"], small["state_filing_required"], small["federal_filing_required"]) == ("Ready", True, False)
@@ -58,12 +60,22 @@ def test_csv_is_the_stripe_import_file(mirror_file) -> None:
     done = connect_ops(path, "tax-forms", "--year", "2025", "--format", "csv", "--form-type", "nec",
                        "--method", "payouts_only")
     assert done.returncode == 0 and done.stdout.splitlines() == [",".join(EXPECTED_COLUMNS[:10] +
-                                                                          ["nonemployee_compensation"])]
+                                                                          ["nonemployee_compensation", *TAIL])]
 
 
-def test_a_year_before_the_rules_is_refused_in_one_line(mirror_file) -> None:
+@pytest.mark.parametrize("year", ["2019", "2021", "99999", "-1", "0"])
+def test_a_year_without_rules_is_refused_in_one_line(mirror_file, year: str) -> None:
     path, _ = mirror_file
-    done = connect_ops(path, "tax-forms", "--year", "2019")
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "2023" in done.stderr
+    done = connect_ops(path, "tax-forms", "--year", year)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"no 1099 rules for {int(year)}" in done.stderr and "2022" in done.stderr
+
+
+def test_no_year_and_2022_and_a_method_stripe_does_not_offer(mirror_file) -> None:
+    path, _ = mirror_file
     done = connect_ops(path, "tax-forms")
     assert done.returncode == 2 and "--year" in done.stderr
+    done = connect_ops(path, "tax-forms", "--year", "2022")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--method", "payouts_only")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "1099-NEC and 1099-MISC only" in done.stderr

@@ -43,7 +43,8 @@ class Mirror:
     def account(self, *, state: str | None = "CA", business_type: str = "company", tin: bool = True,
                 line1: str | None = "1 Main St", city: str | None = "Springfield", postal: str | None = "94103",
                 name: str | None = "Acme Widgets LLC", fees_payer: str = "application", country: str = US,
-                last4_only: bool = False, account_id: str | None = None) -> str:
+                last4_only: bool = False, account_id: str | None = None, structure: str | None = None,
+                due: tuple[str, ...] = ()) -> str:
         account_id = account_id or self._id("acct")
         address = {"city": city, "country": country, "line1": line1, "line2": None, "postal_code": postal,
                    "state": state}
@@ -52,14 +53,14 @@ class Mirror:
             "country": country, "created": ts(2022, 1, 1), "business_type": business_type,
             "business_profile": {"name": "Shop " + account_id[-4:]}, "default_currency": "usd",
             "controller": {"fees": {"payer": fees_payer}},
-            "requirements": {"currently_due": [], "eventually_due": ["individual.id_number"] if last4_only else [],
-                             "past_due": []},
+            "requirements": {"currently_due": list(due),
+                             "eventually_due": ["individual.id_number"] if last4_only else [], "past_due": []},
         }
         if business_type == "individual":
             obj["individual"] = {"first_name": "Ada" if name else None, "last_name": "Lovelace" if name else None,
                                  "address": address, "id_number_provided": tin, "ssn_last_4_provided": tin}
         else:
-            obj["company"] = {"name": name, "address": address, "tax_id_provided": tin}
+            obj["company"] = {"name": name, "address": address, "tax_id_provided": tin, "structure": structure}
         self.put("connected_accounts", "", obj)
         return account_id
 
