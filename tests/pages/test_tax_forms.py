@@ -131,3 +131,42 @@ def test_every_year_and_method_renders() -> None:
             at.selectbox(key="tax_method").select(method).run()
             assert not at.exception and not at.error, (year, method, at.exception)
     assert "payouts_only" not in computation.METHODS_BY_FORM["k"]
+
+
+def test_a_year_of_data_before_the_rules_is_one_line_not_a_crash() -> None:
+    """The year list comes from the data: a balance transaction of 2019 used to crash the page."""
+    from core.app.st_runtime import _cached_query
+    from tests.tax.conftest import Mirror, ts
+
+    store = get_runtime().store
+    txn = Mirror(store).bt("acct_from_2019", "ch_from_2019", 1_000, ts(2019, 5, 1))
+    _cached_query.clear()
+    try:
+        at = _page()
+        assert {"2019", "2022"} <= set(at.selectbox(key="tax_year").options)
+        at.selectbox(key="tax_year").select(2019).run()
+        assert not at.exception, at.exception
+        assert [e.value for e in at.error] == ["no 1099 rules for 2019: the tables cover 2022-2026, and 2026's are "
+                                               "used up to 2031."]
+    finally:
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM balance_transactions WHERE id = ?", [txn])
+        _cached_query.clear()
+
+
+def test_finance_marks_the_years_forms_filed_and_it_is_audited() -> None:
+    at = _page()
+    year = at.selectbox(key="tax_year").value
+    assert {"form", "to", "due", "days_left", "not_ready"} <= set(
+        next(df.value for df in at.dataframe if "days_left" in df.value.columns).columns)
+    at.text_input(key="tax_filed_reason").input("Filed with Stripe today")
+    next(b for b in at.button if b.label == "Mark filed").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("marked filed" in s.value for s in at.success)
+    to_file = [f for f in _report(year).forms if f.status != "Will not file"]
+    table = _forms_table(at)
+    filed = set(table[table["filed"]]["stripe_account_id"])
+    assert filed == {f.stripe_account_id for f in to_file}
+    row = get_runtime().store.cursor().execute(
+        "SELECT result FROM audit_log WHERE action = 'tax_mark_filed' ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == ("succeeded",)
