@@ -27,16 +27,20 @@ if empty:
 
 # The years with data, and the years with rules: a year of data before the tables still shows, in one line.
 years = sorted(set(query(computation.tax_years)) | set(RULES), reverse=True)
-cols = st.columns([1, 2, 3])
+cols = st.columns([1, 1, 2, 3])
 year = cols[0].selectbox("Tax year", years, key="tax_year")
-methods = list(computation.METHODS_BY_FORM[settings.connect_ops_tax_form_type])
-method = cols[1].selectbox("Calculation method", methods, format_func=computation.METHODS.get, key="tax_method",
-                           index=methods.index(settings.connect_ops_tax_calculation_method),
+form_types = list(FORM_LABELS)
+default_form = cols[1].selectbox("Default form", form_types, format_func=FORM_LABELS.get, key="tax_default_form",
+                                 index=form_types.index(settings.connect_ops_tax_form_type),
+                                 help="The platform's default is CONNECT_OPS_TAX_FORM_TYPE; another one previews it")
+methods = list(computation.METHODS_BY_FORM[default_form])
+method = cols[2].selectbox("Calculation method", methods, format_func=computation.METHODS.get, key="tax_method",
+                           index=methods.index(settings.connect_ops_tax_calculation_method)
+                           if settings.connect_ops_tax_calculation_method in methods else 0,
                            help="The methods Stripe offers for the default form (payouts only: 1099-NEC and "
                                 "1099-MISC); the platform's default is CONNECT_OPS_TAX_CALCULATION_METHOD")
-cols[2].caption(f"Default form: **{FORM_LABELS[settings.connect_ops_tax_form_type]}** "
-                "(CONNECT_OPS_TAX_FORM_TYPE), overridable per account below. Year and month by the `available_on` of "
-                f"each payment's balance transaction, in UTC. {computation.CONVERSION_NOTE}")
+cols[3].caption(f"Default form: **{FORM_LABELS[default_form]}**, overridable per account below. Year and month by "
+                f"the `available_on` of each payment's balance transaction, in UTC. {computation.CONVERSION_NOTE}")
 try:
     rules_for(year)
 except NoRulesError as exc:
@@ -47,7 +51,7 @@ try:
 except RatesError as exc:
     st.error(f"{md(exc)}: non-USD amounts are shown unconverted.", icon=":material/currency_exchange:")
     rates = NO_RATES
-report = query(readiness.tax_year_report, year, method, settings.connect_ops_tax_form_type, rates,
+report = query(readiness.tax_year_report, year, method, default_form, rates,
                settings.connect_ops_tax_state_ids)
 report = filing.with_filing(report, query(filing.filed_for_year, year))
 summary = readiness.summarize(report)
@@ -157,7 +161,7 @@ def override_form(form: readiness.TaxForm) -> None:
         choices = ["default", "k", "nec", "misc"]
         current = form.form_type if form.form_type_overridden else "default"
         kind = st.radio("Form type", choices, index=choices.index(current), horizontal=True,
-                        format_func=lambda c: f"Platform default ({FORM_LABELS[settings.connect_ops_tax_form_type]})"
+                        format_func=lambda c: f"Platform default ({FORM_LABELS[default_form]})"
                         if c == "default" else FORM_LABELS[c])
         requirement = st.selectbox("Filing requirement", list(overrides.FILING_REQUIREMENTS),
                                    index=list(overrides.FILING_REQUIREMENTS).index(form.filing_requirement),
