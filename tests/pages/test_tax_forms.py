@@ -170,3 +170,25 @@ def test_finance_marks_the_years_forms_filed_and_it_is_audited() -> None:
     row = get_runtime().store.cursor().execute(
         "SELECT result FROM audit_log WHERE action = 'tax_mark_filed' ORDER BY id DESC LIMIT 1").fetchone()
     assert row == ("succeeded",)
+
+
+def test_the_filing_season_cases_show_on_the_demo() -> None:
+    """NC between $600 and the federal line, a EUR-only account without a rate, a sole proprietor, and NEC forms in a
+    combined-filing state (CA) and a direct-filing state (MA)."""
+    at = _page()
+    year = computation.tax_years(get_runtime().store.cursor())[1]
+    at.selectbox(key="tax_year").select(year).run()
+    table = _forms_table(at).set_index("name")
+    assert (table.loc["Tar Heel Textiles", "status"], bool(table.loc["Tar Heel Textiles", "state_filing_required"])) \
+        == ("Will not file", False)
+    assert table.loc["Alpen Imports", "needs_attention"] == "Exchange rate missing"
+    assert table.loc["Alpen Imports", "not_converted"].startswith("EUR €")
+    assert (table.loc["Prairie Fix-It", "status"], table.loc["Prairie Fix-It", "tin"]) == \
+        ("Ready", "Representative's SSN (sole proprietor or single-member LLC)")
+    assert any("exchange rate missing" in w.value for w in at.warning)
+    at.selectbox(key="tax_default_form").select("nec").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    nec = _forms_table(at).set_index("name")
+    assert [(nec.loc[n, "form"], bool(nec.loc[n, "state_filing_required"]), nec.loc[n, "state_channel"])
+            for n in ("Sunset Studio Services", "Back Bay Design Co.")] == [
+        ("1099-NEC", True, "CFSF"), ("1099-NEC", True, "State Portal")]
