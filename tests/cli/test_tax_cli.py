@@ -79,3 +79,34 @@ def test_no_year_and_2022_and_a_method_stripe_does_not_offer(mirror_file) -> Non
     assert done.returncode == 0 and json.loads(done.stdout) == []
     done = connect_ops(path, "tax-forms", "--year", "2025", "--method", "payouts_only")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "1099-NEC and 1099-MISC only" in done.stderr
+
+
+def test_filed_and_corrections(tmp_path: Path) -> None:
+    """--filed lists the forms marked filed with their frozen figures; --corrections the ones whose boxes changed
+    since, and as CSV Stripe's import rows with the new figures."""
+    from core.actions import Context
+    from core.auth import Actor, Role
+    from core.tax import filing
+    from core.tax.readiness import tax_year_report
+
+    path = tmp_path / "mirror.duckdb"
+    with Store(path) as store:
+        m = Mirror(store)
+        filed, other = m.account(state="MA", postal="02139"), m.account(state="MA", postal="02139")
+        m.direct_charge(filed, 70_000, ts(2025, 3, 1))
+        m.direct_charge(other, 80_000, ts(2025, 3, 1))
+        report = tax_year_report(store.cursor(), 2025)
+        filing.mark_filed(Context(store=store, api=None), Actor(email="cfo@corp.com", role=Role.FINANCE),  # type: ignore[arg-type]
+                          report, "Filed with Stripe", account_ids=[filed])
+        m.direct_charge(filed, 1_00, ts(2025, 12, 1))  # learned after filing
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--filed")
+    assert done.returncode == 0, done.stderr
+    (only,) = json.loads(done.stdout)
+    assert (only["stripe_account_id"], only["filed_amounts"]["gross_amount"], only["gross_amount"],
+            only["correction_needed"]) == (filed, 70_000, 70_100, True)
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--corrections", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [(r["stripe_account_id"], r["december_amount"], r["state_income"]) for r in rows] == \
+        [(filed, "1.00", "701.00")]
+    done = connect_ops(path, "tax-forms", "--year", "2025", "--filed", "--corrections")
+    assert done.returncode == 2 and "not allowed with" in done.stderr
