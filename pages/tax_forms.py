@@ -214,7 +214,7 @@ def mark_filed_form() -> None:
     """Mark the year's forms filed: all forms to file, or the rows of the import file that was filed."""
     with st.expander("Mark forms filed"), st.form(f"mark_filed_{year}"):
         which = st.radio("Which forms", ["all", "import"], horizontal=True, key="tax_filed_which",
-                         format_func=lambda w: "Every form to file" if w == "all" else "The rows of an import file")
+                         format_func=lambda w: "Every Ready form" if w == "all" else "The rows of an import file")
         upload = st.file_uploader("Import file that was filed (CSV)", type=["csv"], key="tax_filed_file")
         reason = st.text_input("Reason (goes in the audit log)", key="tax_filed_reason")
         if st.form_submit_button("Mark filed"):

@@ -4,7 +4,7 @@ boxes or payee details change later reads "Correction needed", box by box.
 Stripe files a correction when an import updates a form already filed (Stripe Docs, 'Correct tax forms',
 docs.stripe.com/connect/correct-tax-forms: "Stripe 1099 intelligently files Corrections if the form was
 initially accepted"), so the correction file is the import CSV of the forms that changed, with their new
-figures. Marking forms filed (all of a year's forms to file, or the rows of an import file) is an action on
+figures. Marking forms filed (all of a year's Ready forms, or the rows of an import file) is an action on
 the one action path (core/actions.perform): the permission is checked first, a refusal is audited, the audit
 row and the frozen figures are written in one transaction. Filing a correction marks the corrected forms
 filed again, so every change of a filed form has its audit row. Nothing here calls Stripe.
@@ -116,7 +116,7 @@ def accounts_in_import(text: str) -> list[str]:
 
 def mark_filed(ctx: Context, actor: Actor, report: TaxYearReport, reason: str,
                account_ids: Sequence[str] | None = None) -> ActionResult:
-    """Freeze the live figures of the year's forms to file (or of `account_ids`) as filed. A form already filed
+    """Freeze the live figures of the year's Ready forms (or of `account_ids`) as filed. A form already filed
     with other figures is replaced: that change is in this action's audit row (which forms, before and after)."""
     chosen, problem = _chosen(report, account_ids)
     now = {f.stripe_account_id: f.boxes() for f in chosen}
@@ -149,7 +149,7 @@ def mark_filed(ctx: Context, actor: Actor, report: TaxYearReport, reason: str,
 def _chosen(report: TaxYearReport, account_ids: Sequence[str] | None) -> tuple[list[TaxForm], str | None]:
     """The forms to mark, and what is wrong with the request (judged only after the permission check)."""
     if account_ids is None:
-        chosen = [f for f in report.forms if f.status != "Will not file"]
+        chosen = [f for f in report.forms if f.status == "Ready"]  # what Stripe files: complete, to file
     else:
         by_id = {f.stripe_account_id: f for f in report.forms}
         unknown = [a for a in dict.fromkeys(account_ids) if a not in by_id]

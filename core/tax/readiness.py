@@ -12,7 +12,9 @@ The TIN is never read, let alone shown: Stripe only says whether one was provide
 `individual.id_number_provided` is true even when only the last 4 digits of the SSN were given
 (`ssn_last_4_provided`), so it proves a full TIN only when Stripe is not asking for `individual.id_number`.
 A sole proprietorship or single-member LLC without an EIN gives its representative's SSN, and Stripe files
-with it (Stripe Docs, 'Identity information on tax forms', docs.stripe.com/connect/tax-forms-identity-info):
+with it (Stripe Docs, 'Required verification information for taxes',
+docs.stripe.com/connect/required-verification-information-taxes: a Single Person Entity, `company` with
+structure `sole_proprietorship` or `single_member_llc`, uses the representative's personal tax details):
 its TIN is there unless Stripe still asks for `representative.id_number` or `company.tax_id`.
 
 Box 4 (federal income tax withheld, backup withholding) is 0: Stripe's account objects carry no backup

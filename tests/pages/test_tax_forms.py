@@ -163,7 +163,7 @@ def test_finance_marks_the_years_forms_filed_and_it_is_audited() -> None:
     next(b for b in at.button if b.label == "Mark filed").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("marked filed" in s.value for s in at.success)
-    to_file = [f for f in _report(year).forms if f.status != "Will not file"]
+    to_file = [f for f in _report(year).forms if f.status == "Ready"]
     table = _forms_table(at)
     filed = set(table[table["filed"]]["stripe_account_id"])
     assert filed == {f.stripe_account_id for f in to_file}
