@@ -107,3 +107,30 @@ def test_every_rules_row_has_a_source_and_a_url(year: int, row: dict[str, str]) 
     assert row["source"].strip() and row["url"].startswith(ALLOWED_HOSTS), row
     if row["applies_to"].startswith("State 1099-NEC") or row["applies_to"].startswith("State 1099-MISC"):
         assert row["url"].endswith(("1099-NEC", "1099-MISC")), row
+
+
+# Stripe Docs, '1099-K form state requirements' (2024 season), read row by row: how each state takes the form.
+K_CHANNELS = {
+    "State Portal": "AL CT DC FL GA IL ME MD MA MT NY NC OR TN VT VA",
+    "CFSF": "AR CA HI KS MS NJ",
+    "If State Withholding": "AZ CO IN IA KY LA MN ND RI SC UT WV WI",
+    "No": "AK DE ID MI MO NE NV NH NM OH OK PA SD TX WA WY",
+}
+K_OWN_THRESHOLDS = {"AR": 2_500, "DC": 600, "MD": 600, "MA": 600, "MT": 600, "NJ": 1_000, "VT": 600, "VA": 600}
+K_DUE = {"AL": (4, 30), "CT": (4, 30), "FL": (4, 30), "IA": (2, 15), "MT": (4, 1), "NY": (4, 30), "TN": (4, 30),
+         "VA": (4, 30), "NC": (3, 31)}  # VT and MD: 30 days after / before the IRS date
+
+
+@pytest.mark.parametrize("state", sorted(s for states in K_CHANNELS.values() for s in states.split()))
+def test_each_1099k_state_row_reads_back_as_the_sources_say(state: str) -> None:
+    rule = RULES[2025].states["k"][state]
+    channel = next(c for c, states in K_CHANNELS.items() if state in states.split())
+    assert rule.channel == channel
+    if state in K_OWN_THRESHOLDS:
+        assert (rule.kind, rule.threshold.amount) == ("threshold", K_OWN_THRESHOLDS[state] * 100)
+    elif state == "IL":
+        assert (rule.threshold.amount, rule.threshold.count) == (100_000, 3)
+    elif channel in ("State Portal", "CFSF"):
+        assert rule.kind == "federal"
+    assert rule.due.month_day == K_DUE.get(state) and rule.due.days_from_irs == {"VT": 30, "MD": -30}.get(state)
+    assert rule.url.startswith(ALLOWED_HOSTS) and rule.source
