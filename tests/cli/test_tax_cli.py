@@ -110,3 +110,36 @@ def test_filed_and_corrections(tmp_path: Path) -> None:
         [(filed, "1.00", "701.00")]
     done = connect_ops(path, "tax-forms", "--year", "2025", "--filed", "--corrections")
     assert done.returncode == 2 and "not allowed with" in done.stderr
+
+
+def test_the_rates_file_converts_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    """€500.00 available 10 June 2025 (created 8 June) at 1.0850 from the rates file: $542.50, not 1.08's $540.00."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "mirror.duckdb"
+    with Store(path) as store:
+        m = Mirror(store)
+        acct = m.account(state="TX")
+        m.direct_charge(acct, 50_000, ts(2025, 6, 10), currency="eur", settled=54_000, rate=1.08)
+    rates = tmp_path / "rates.csv"
+    rates.write_text("date,currency,rate\n2025-06-08,eur,1.0850\n", encoding="utf-8")
+
+    def run(rates_path: Path) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "CONNECT_OPS_"))}
+        env.update(CONNECT_OPS_DB=str(path), STRIPE_API_KEY="sk_test_cli_tax_rates_1",
+                   CONNECT_OPS_TAX_FX_RATES=str(rates_path))
+        return subprocess.run([sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())",
+                               "tax-forms", "--year", "2025"], env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    done = run(rates)
+    assert done.returncode == 0, done.stderr
+    (form,) = json.loads(done.stdout)
+    assert (form["gross_amount"], form["not_converted"], form["needs_attention"]) == (54_250, {}, [])
+    rates.write_text("date,currency,rate\n2025-06-08,eur,fast\n", encoding="utf-8")
+    done = run(rates)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "'fast' is not a number" in done.stderr
+    done = run(tmp_path / "none.csv")
+    assert done.returncode == 2 and "no such file" in done.stderr
