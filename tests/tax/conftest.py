@@ -176,14 +176,18 @@ def mirror(tmp_path: Path) -> Iterator[Mirror]:
         yield Mirror(store)
 
 
-def many_direct_charges(mirror: Mirror, account: str, amounts: list[int], available_on: int) -> None:
-    """Many charges written in two statements (a threshold test needs 200 of them)."""
+def many_direct_charges(mirror: Mirror, account: str, amounts: list[int], available_on: int, *,
+                        currency: str = "usd", settled_rate: float | None = None) -> None:
+    """Many charges written in two statements (a threshold test needs 200 of them); a non-USD charge settles in
+    USD at `settled_rate` (the balance transaction's rate), created two days before it is available."""
     charges, txns = [], []
     for amount in amounts:
         charge, txn = mirror._id("ch"), mirror._id("txn")
-        txns.append({"id": txn, "object": "balance_transaction", "amount": amount, "currency": "usd", "fee": 0,
-                     "net": amount, "type": "charge", "reporting_category": "charge", "available_on": available_on,
-                     "created": available_on, "status": "available", "source": charge})
-        charges.append(mirror._charge(charge, amount, "usd", txn, "card"))
+        settled = round(amount * settled_rate) if settled_rate else amount
+        txns.append({"id": txn, "object": "balance_transaction", "amount": settled, "currency": "usd", "fee": 0,
+                     "net": settled, "type": "charge", "reporting_category": "charge", "available_on": available_on,
+                     "created": available_on - (2 * 86_400 if settled_rate else 0), "status": "available",
+                     "source": charge, "exchange_rate": settled_rate})
+        charges.append(mirror._charge(charge, amount, currency, txn, "card"))
     mirror.put("balance_transactions", account, *txns)
     mirror.put("charges", account, *charges)

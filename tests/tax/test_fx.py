@@ -58,8 +58,7 @@ def test_a_eur_only_account_over_the_line_with_and_without_a_rate(mirror: Mirror
     """201 payments of €100.00 on 8 June at 1.0850: $21,808.50 and 201 payments, over $20,000 and 200. Without
     the rate it is not dropped: Needs attention, Exchange rate missing, €20,100.00 shown."""
     acct = mirror.account(state="TX")
-    for _ in range(201):
-        mirror.direct_charge(acct, 10_000, ts(2025, 6, 10), currency="eur", settled=10_800, rate=1.08)
+    many_direct_charges(mirror, acct, [10_000] * 201, ts(2025, 6, 10), currency="eur", settled_rate=1.08)
     bare = next(f for f in tax_year_report(mirror.store.cursor(), 2025).forms if f.stripe_account_id == acct)
     assert (bare.status, bare.needs_attention, bare.unconverted, bare.gross_amount, bare.transaction_count) == \
         ("Needs attention", ["Exchange rate missing"], {"eur": 2_010_000}, 0, 201)
