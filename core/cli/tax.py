@@ -11,7 +11,9 @@ in the year, above the threshold or not: stripe_account_id, form_type, gross_amo
 card_not_present_amount, monthly_amounts (12), transaction_count (amounts in USD cents),
 federal_filing_required, state, state_filing_required, status, needs_attention, not_converted (amounts
 without a rate, by currency, minor units), federal_income_tax_withheld (box 4: always 0),
-filed_amounts (the figures frozen when the form was marked filed, or null) and correction_needed.
+federal_other_reading_required / state_under_review / state_other_reading_required (a rule read two ways:
+2024's 1099-K, MD/VT/VA in 2026; null or false otherwise), filed_amounts (the figures frozen when the form
+was marked filed, or null) and correction_needed.
 It reads the mirror at CONNECT_OPS_DB read-only (the demo's in demo mode) and does not sync. The default
 form type, method, rates file and state filer IDs are the platform's settings (CONNECT_OPS_TAX_*);
 overrides and filings made on the page apply. A year without rules, a method Stripe does not offer for
@@ -73,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
         report = filing.with_filing(report, filing.filed_for_year(cur, args.year))
     finally:
         con.close()
-    for line in ([report.rules.note] if report.rules.note else []) + report.platform_attention:
+    notes = [report.rules.note] if report.rules.note else []
+    if report.rules.k.other_reading is not None:  # 2024: both readings are in the JSON
+        notes.append(f"1099-K {args.year}: {report.rules.k.note}")
+    for line in notes + report.platform_attention:
         print(f"connect-ops tax-forms: {line}", file=sys.stderr)
     forms = report.forms
     if args.filed:

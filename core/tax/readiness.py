@@ -191,6 +191,9 @@ class TaxForm(BaseModel):
                 "state_filing_required": self.state_filing_required, "status": self.status,
                 "needs_attention": list(self.needs_attention), "not_converted": dict(self.unconverted),
                 "federal_income_tax_withheld": self.federal_income_tax_withheld,
+                "federal_other_reading_required": self.federal_other_reading_required,
+                "state_under_review": self.state_under_review,
+                "state_other_reading_required": self.state_other_reading_required,
                 "filed_amounts": self.filed_amounts, "correction_needed": self.correction_needed}
 
 

@@ -15,7 +15,8 @@ from tests.tax.test_export import EXPECTED_COLUMNS, TAIL
 
 KEYS = {"stripe_account_id", "form_type", "gross_amount", "card_not_present_amount", "monthly_amounts",
         "transaction_count", "federal_filing_required", "state", "state_filing_required", "status", "needs_attention",
-        "not_converted", "federal_income_tax_withheld", "filed_amounts", "correction_needed"}
+        "not_converted", "federal_income_tax_withheld", "filed_amounts", "correction_needed",
+        "federal_other_reading_required", "state_under_review", "state_other_reading_required"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def test_json_has_one_element_per_account_filed_for_with_activity(mirror_file) -
         "stripe_account_id": ids["big"], "form_type": "k", "gross_amount": 2_010_000, "card_not_present_amount": 2_010_000,
         "monthly_amounts": None, "transaction_count": 201, "federal_filing_required": True, "state": "NJ",
         "state_filing_required": True, "status": "Needs attention", "needs_attention": ["TIN missing"],
-        "not_converted": {}, "federal_income_tax_withheld": 0, "filed_amounts": None, "correction_needed": False}
+        "not_converted": {}, "federal_income_tax_withheld": 0, "filed_amounts": None, "correction_needed": False,
+        "federal_other_reading_required": None, "state_under_review": False, "state_other_reading_required": None}
     small = forms[ids["small"]]
     assert small["monthly_amounts"] == [0] * 11 + [60_000] and small["card_not_present_amount"] == 0
     assert (small["status"], small["state_filing_required"], small["federal_filing_required"]) == ("Ready", True, False)
@@ -77,6 +79,10 @@ def test_no_year_and_2022_and_a_method_stripe_does_not_offer(mirror_file) -> Non
     assert done.returncode == 2 and "--year" in done.stderr
     done = connect_ops(path, "tax-forms", "--year", "2022")
     assert done.returncode == 0 and json.loads(done.stdout) == []
+    done = connect_ops(path, "tax-forms", "--year", "2024")  # both readings of 2024's 1099-K, for corrections
+    (quiet,) = json.loads(done.stdout)
+    assert (quiet["gross_amount"], quiet["federal_filing_required"], quiet["federal_other_reading_required"]) == \
+        (60_000, False, False) and "rule under review" in done.stderr
     done = connect_ops(path, "tax-forms", "--year", "2025", "--method", "payouts_only")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "1099-NEC and 1099-MISC only" in done.stderr
 
