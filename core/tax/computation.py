@@ -123,7 +123,8 @@ in_person AS (  -- the accounts' own charges made in person (box 1b leaves them 
     SELECT scope, id, payment_method_type FROM charges
     WHERE scope <> '' AND payment_method_type IN ('card_present', 'interac_present')),
 foreign_direct AS (  -- the accounts' own charges in another currency than USD (the payment's own amount)
-    SELECT scope, id, amount, currency FROM charges WHERE scope <> '' AND currency <> 'usd')"""
+    SELECT scope, id, amount, currency FROM charges
+    WHERE scope IN (SELECT id FROM accts) AND currency <> 'usd' AND id IN (SELECT source_id FROM pay))"""
 
 _NET_CTE = """,
 net_elsewhere AS MATERIALIZED (  -- destination transfers whose py_ payment is available in another year (rare)
