@@ -32,13 +32,13 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     }),
     Role.FINANCE: frozenset({
         "page:overview", "page:merchants", "page:revenue", "page:tax_forms", "page:explore", "action:sync",
-        "action:tax_form_override",
+        "action:tax_form_override", "action:tax_mark_filed",
     }),
     Role.ADMIN: frozenset({
         "page:overview", "page:merchants", "page:risk", "page:revenue", "page:tax_forms", "page:audit", "page:explore",
         "action:login_link", "action:account_link", "action:refund", "action:payout_schedule", "action:note",
         "action:pause_payouts", "action:reject_account", "action:clear_review", "action:sync",
-        "action:tax_form_override",
+        "action:tax_form_override", "action:tax_mark_filed",
     }),
 }
 

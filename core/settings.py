@@ -4,15 +4,16 @@ No API key means demo mode: the app starts the local emulator and talks to it in
 """
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from datetime import datetime
 from urllib.parse import urlsplit
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core import clock
 
@@ -60,11 +61,14 @@ class Settings(BaseSettings):
     connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
     connect_ops_demo_scale: Literal["small", "medium", "large"] = "small"  # medium (~800k objects), large: opt-in
     connect_ops_demo_seed: int = 42
-    connect_ops_tax_form_type: Literal["k", "nec"] = "k"  # the platform's default 1099 (per-account overrides in DuckDB)
+    connect_ops_tax_form_type: Literal["k", "nec", "misc"] = "k"  # the platform's default 1099 (overrides in DuckDB)
     connect_ops_tax_calculation_method: Literal["payments_including_fees", "payments_excluding_fees",
                                                 "payouts_only"] = "payments_including_fees"
     connect_ops_now: datetime | None = Field(default=None, description="pins the platform's clock (demo, tests): "
                                              "an ISO instant in UTC, see core/clock.py")
+    connect_ops_tax_fx_rates: Path | None = None  # CSV date,currency,rate (USD per unit) for non-USD 1099 amounts
+    connect_ops_tax_state_ids: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description='the platform\'s state filer IDs for 1099s, e.g. {"MD": "12345678"}')
     roles: dict[str, list[str]] = Field(default_factory=dict, description="[roles] in secrets: role -> emails")
     auth: dict[str, Any] | None = Field(default=None, description="[auth] in secrets: Streamlit's OIDC config")
 
@@ -128,6 +132,38 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("STRIPE_API_BASE must be an http(s) URL such as https://api.stripe.com")
         return value.rstrip("/")
+
+    @field_validator("connect_ops_tax_state_ids", mode="before")
+    @classmethod
+    def _state_ids_shape(cls, value: Any) -> dict[str, str]:
+        """Two-letter state codes to IDs of letters, digits, spaces and dashes (at most 40)."""
+        if value is None or value == "":
+            return {}
+        if isinstance(value, str):  # from the environment: JSON, read here so a typo is one line
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('CONNECT_OPS_TAX_STATE_IDS is not JSON: expected e.g. {"MD": "12345678"}') from None
+        if not isinstance(value, dict):
+            raise ValueError('CONNECT_OPS_TAX_STATE_IDS must be a JSON object of state = ID, e.g. {"MD": "12345678"}')
+        out = {}
+        for key, raw in value.items():
+            state, text = str(key).strip().upper(), str(raw).strip()
+            if not re.fullmatch(r"[A-Z]{2}", state):
+                raise ValueError(f"CONNECT_OPS_TAX_STATE_IDS: {str(key)[:10]!r} is not a two-letter state code")
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}", text):
+                raise ValueError(f"CONNECT_OPS_TAX_STATE_IDS: the {state} ID must be 1-40 letters, digits, "
+                                 "spaces or dashes")
+            out[state] = text
+        return out
+
+    @model_validator(mode="after")
+    def _tax_method_offered(self) -> Settings:
+        """Stripe offers payouts only for the 1099-NEC and 1099-MISC (Docs, 'Choose a calculation method')."""
+        if self.connect_ops_tax_calculation_method == "payouts_only" and self.connect_ops_tax_form_type == "k":
+            raise ValueError("CONNECT_OPS_TAX_CALCULATION_METHOD=payouts_only is offered for 1099-NEC and 1099-MISC "
+                             "only; CONNECT_OPS_TAX_FORM_TYPE is k (1099-K)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -490,7 +490,8 @@ PAYOUT_INTERVALS = ("manual", "daily", "weekly", "monthly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-@route("POST", "/v1/accounts/{id}", ("metadata", "email", "business_profile", "settings", "risk_controls"))
+@route("POST", "/v1/accounts/{id}", ("metadata", "email", "business_profile", "settings", "risk_controls", "company",
+                                     "individual"))
 def update_account(state: State, call: Call) -> Any:
     account = retrieve(state, call, "accounts", call.match["id"])
     params = call.params
@@ -507,6 +508,9 @@ def update_account(state: State, call: Call) -> Any:
     if "email" in params:
         changes["email"] = str(params["email"]) or None
     changes.update(_profile_changes(account, params.get("business_profile")))
+    from .legal import legal_changes  # company[address] / individual[address] (core/emulator/legal.py)
+
+    changes.update(legal_changes(account, params))
     try:
         schedule = _schedule_change(account, params.get("settings"))
     except ApiError as exc:  # the helpers name the leaf param; Stripe names the full nested path

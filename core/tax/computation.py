@@ -14,10 +14,11 @@ so that the preview agrees with the forms Stripe files:
   a direct charge or a payout its own. A charge on 31 December available in January is next year's.
 * Box 1b (card not present) is everything but `card_present` and `interac_present` payments; a transfer
   with no source charge is card not present.
-* Non-USD transactions are reported in USD as the balance transaction settled them, i.e. converted at
-  the exchange rate Stripe applied the day the transaction was created (shown with each row). Stripe's
-  1099 uses the day's market rate, so a cent or two may differ. Amounts that did not settle in USD are
-  left out of the totals and listed as not converted.
+* A non-USD payment is converted with the rate of its day from the table finance loads (core/tax/fx.py),
+  never with the balance transaction's `exchange_rate` (only there when it settled in USD, and it includes
+  Stripe's FX fee). Without a rate for its day the payment stays in its currency, listed as not converted
+  (the form needs attention); it still counts as a transaction. With payments excluding fees, the fees
+  (in the settlement currency) are taken from the converted payment.
 
 Everything stays integer USD cents. SQL reads typed columns only (no JSON), so a year of the large
 demo (millions of balance transactions) is computed in one pass per flow.
@@ -26,10 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import duckdb
 from pydantic import BaseModel
+
+from core.tax.fx import NO_RATES, Rates
 
 Method = Literal["payments_including_fees", "payments_excluding_fees", "payouts_only"]
 METHODS: dict[str, str] = {
@@ -40,8 +44,14 @@ METHODS: dict[str, str] = {
 DEFAULT_METHOD: Method = "payments_including_fees"
 METHOD_SOURCE = "Stripe Docs, 'Choose a calculation method' (docs.stripe.com/connect/calculation-methods)"
 CARD_PRESENT = ("card_present", "interac_present")
-CONVERSION_NOTE = ("Non-USD transactions are converted at the balance transaction's exchange rate (the rate of the "
-                   "day the transaction was created); Stripe's forms use that day's market rate.")
+CONVERSION_NOTE = ("Non-USD payments are converted at the day's rate from the rates table finance loads "
+                   "(CONNECT_OPS_TAX_FX_RATES); without one the form needs attention and the amount is shown unconverted.")
+# Stripe Docs, 'Choose a calculation method': payouts only is offered for the 1099-NEC and 1099-MISC, not the 1099-K.
+METHODS_BY_FORM: dict[str, tuple[str, ...]] = {
+    "k": ("payments_including_fees", "payments_excluding_fees"),
+    "nec": ("payments_including_fees", "payments_excluding_fees", "payouts_only"),
+    "misc": ("payments_including_fees", "payments_excluding_fees", "payouts_only"),
+}
 
 
 class LogRow(BaseModel):
@@ -58,6 +68,7 @@ class LogRow(BaseModel):
     original_amount: int | None
     original_currency: str | None
     exchange_rate: float | None
+    rate_to_usd: Decimal | None  # the day's rate from finance's table (None: USD, or no rate for the day)
     settled_currency: str | None
     calculation_amount: int | None  # USD cents; None when it did not settle in USD (left out of the totals)
     card_not_present: bool
@@ -73,7 +84,7 @@ class AccountTotals(BaseModel):
     card_not_present_amount: int = 0  # box 1b
     monthly_amounts: list[int] = [0] * 12  # boxes 5a-5l
     transaction_count: int = 0  # box 3
-    unconverted: dict[str, int] = {}  # settled amounts by currency, left out of the totals
+    unconverted: dict[str, int] = {}  # payments without a rate for their day, by currency (minor units)
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
@@ -89,7 +100,7 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 _WINDOW = """
 accts AS (SELECT unnest($accounts::VARCHAR[]) AS id),
 window_bt AS MATERIALIZED (  -- balance transactions available in the year: the accounts', and platform charges'
-    SELECT scope, id, source_id, type, reporting_category, amount, net, currency, exchange_rate, available_on
+    SELECT scope, id, source_id, type, reporting_category, amount, net, currency, exchange_rate, available_on, created
     FROM balance_transactions
     WHERE available_on >= $start AND available_on < $end
       AND (scope IN (SELECT id FROM accts) OR (scope = '' AND type IN ('charge', 'payment')))),
@@ -110,7 +121,10 @@ platform_charges AS MATERIALIZED (  -- our accounts' destination charges paid in
            OR id IN (SELECT source_transaction_id FROM pay WHERE source_transaction_id IS NOT NULL))),
 in_person AS (  -- the accounts' own charges made in person (box 1b leaves them out)
     SELECT scope, id, payment_method_type FROM charges
-    WHERE scope <> '' AND payment_method_type IN ('card_present', 'interac_present'))"""
+    WHERE scope <> '' AND payment_method_type IN ('card_present', 'interac_present')),
+foreign_direct AS (  -- the accounts' own charges in another currency than USD (the payment's own amount)
+    SELECT scope, id, amount, currency FROM charges
+    WHERE scope IN (SELECT id FROM accts) AND currency <> 'usd' AND id IN (SELECT source_id FROM pay))"""
 
 _NET_CTE = """,
 net_elsewhere AS MATERIALIZED (  -- destination transfers whose py_ payment is available in another year (rare)
@@ -130,8 +144,10 @@ SELECT p.scope AS account_id, 'direct charge' AS kind, p.id AS balance_transacti
        NULL::VARCHAR AS transfer_id, NULL::VARCHAR AS payout_id, p.available_on,
        p.amount AS gross, p.currency AS gross_currency, p.net AS net, p.currency AS net_currency, p.exchange_rate,
        NULL::BIGINT AS original_amount, NULL::VARCHAR AS original_currency, ip.payment_method_type,
-       ip.id IS NULL AS cnp, 1 AS transaction_count
+       ip.id IS NULL AS cnp, 1 AS transaction_count, p.created,
+       coalesce(fd.amount, p.amount) AS pay_amount, coalesce(fd.currency, p.currency) AS pay_currency
 FROM pay p LEFT JOIN in_person ip ON ip.scope = p.scope AND ip.id = p.source_id
+LEFT JOIN foreign_direct fd ON fd.scope = p.scope AND fd.id = p.source_id
 WHERE p.transfer_id IS NULL"""
 
 _TRANSFERS = """
@@ -140,7 +156,8 @@ SELECT p.scope AS account_id,
        p.id AS balance_transaction_id, c.id AS charge_id, p.transfer_id, NULL::VARCHAR AS payout_id, p.available_on,
        p.amount AS gross, p.currency AS gross_currency, p.net AS net, p.currency AS net_currency, p.exchange_rate,
        p.t_amount AS original_amount, p.t_currency AS original_currency, c.payment_method_type,
-       coalesce(c.payment_method_type, '') NOT IN ('card_present', 'interac_present') AS cnp, 1 AS transaction_count
+       coalesce(c.payment_method_type, '') NOT IN ('card_present', 'interac_present') AS cnp, 1 AS transaction_count,
+       p.created, coalesce(p.t_amount, p.amount) AS pay_amount, coalesce(p.t_currency, p.currency) AS pay_currency
 FROM pay p LEFT JOIN platform_charges c ON c.id = p.source_transaction_id
 WHERE p.transfer_id IS NOT NULL
   AND c.transfer_id IS DISTINCT FROM p.transfer_id"""  # a destination charge's transfer counts from its charge
@@ -150,7 +167,8 @@ SELECT c.transfer_destination_id AS account_id, 'destination charge' AS kind, cb
        c.id AS charge_id, c.transfer_id, NULL::VARCHAR AS payout_id, cb.available_on,
        cb.amount AS gross, cb.currency AS gross_currency, {net} AS net, {net_currency} AS net_currency,
        cb.exchange_rate, c.amount AS original_amount, c.currency AS original_currency, c.payment_method_type,
-       coalesce(c.payment_method_type, '') NOT IN ('card_present', 'interac_present') AS cnp, 1 AS transaction_count
+       coalesce(c.payment_method_type, '') NOT IN ('card_present', 'interac_present') AS cnp, 1 AS transaction_count,
+       cb.created, c.amount AS pay_amount, c.currency AS pay_currency
 FROM platform_bt cb JOIN platform_charges c ON c.id = cb.source_id
 {net_join}
 WHERE c.transfer_id IS NOT NULL AND c.transfer_destination_id IN (SELECT id FROM accts)"""
@@ -161,7 +179,8 @@ SELECT b.scope AS account_id, CASE WHEN b.type = 'payout' THEN 'payout' ELSE 'pa
        b.source_id AS payout_id, b.available_on, -b.amount AS gross, b.currency AS gross_currency,
        -b.amount AS net, b.currency AS net_currency, b.exchange_rate, -b.amount AS original_amount,
        b.currency AS original_currency, NULL::VARCHAR AS payment_method_type, TRUE AS cnp,
-       CASE WHEN b.type = 'payout' THEN 1 ELSE -1 END AS transaction_count
+       CASE WHEN b.type = 'payout' THEN 1 ELSE -1 END AS transaction_count, b.created,
+       -b.amount AS pay_amount, b.currency AS pay_currency
 FROM acct_bt b WHERE b.type = 'payout' OR b.reporting_category = 'payout_reversal'"""
 
 
@@ -177,30 +196,55 @@ def _rows_sql(method: Method) -> str:
             net_join="LEFT JOIN destination_net dn ON dn.transfer_id = c.transfer_id" if excluding else "")
         ctes = _WINDOW + _PAYMENT_CTES + (_NET_CTE if excluding else "")
         union = f"{_DIRECT} UNION ALL {_TRANSFERS} UNION ALL {destination}"
-    amount, currency = _settled(method)
-    return (f"WITH {ctes},\ntx AS ({union})\n"
-            f"SELECT *, CASE WHEN {currency} = 'usd' THEN {amount} END AS calc, month(available_on) AS month FROM tx")
+    return (f"WITH {ctes},\ntx AS ({union}),\n{_RATES}\n"
+            f"SELECT t.*, month(t.available_on) AS month, rp.rate AS rate_to_usd, {_calc(method)} AS calc\n"
+            "FROM tx t LEFT JOIN rates rp ON t.pay_currency <> 'usd' AND rp.currency = t.pay_currency "
+            "AND rp.day = CAST(t.created AS DATE)\n"
+            "LEFT JOIN rates rf ON t.gross_currency <> 'usd' AND rf.currency = t.gross_currency "
+            "AND rf.day = CAST(t.created AS DATE)")
 
 
-def _params(accounts: Sequence[str], year: int) -> dict[str, Any]:
+_RATES = """rates AS (  -- finance's daily rates to USD (core/tax/fx.py), passed in as parameters
+    SELECT unnest($rate_days::DATE[]) AS day, unnest($rate_currencies::VARCHAR[]) AS currency,
+           CAST(unnest($rate_values::VARCHAR[]) AS DECIMAL(18, 10)) AS rate)"""
+
+
+def _converted(amount: str, currency: str, rate: str) -> str:
+    """USD cents of `amount` minor units of `currency` at `rate` USD per unit (NULL without a rate)."""
+    return (f"CAST(round({amount} * {rate} * CASE WHEN list_contains($zero_decimal, {currency}) THEN 100 ELSE 1 END)"
+            " AS BIGINT)")
+
+
+def _calc(method: Method) -> str:
+    """The amount the method reports in USD cents: the payment converted with its day's rate (as settled when
+    it is USD); excluding fees, less the fees in the settlement currency, converted too."""
+    payment = (f"CASE WHEN t.pay_currency = 'usd' THEN (CASE WHEN t.gross_currency = 'usd' THEN t.gross "
+               f"ELSE t.pay_amount END) ELSE {_converted('t.pay_amount', 't.pay_currency', 'rp.rate')} END")
+    if method != "payments_excluding_fees":
+        return payment
+    fees = (f"CASE WHEN t.gross_currency = 'usd' THEN t.gross - t.net "
+            f"ELSE {_converted('(t.gross - t.net)', 't.gross_currency', 'rf.rate')} END")
+    return f"({payment}) - ({fees})"
+
+
+def _params(accounts: Sequence[str], year: int, rates: Rates) -> dict[str, Any]:
     start, end = year_bounds(year)
-    return {"accounts": list(accounts), "start": start, "end": end}
+    return {"accounts": list(accounts), "start": start, "end": end, **rates.sql_params()}
 
 
 # --------------------------------------------------------------------------- what callers use
 
 def year_totals(cur: duckdb.DuckDBPyConnection, accounts: Sequence[str], year: int,
-                method: Method = DEFAULT_METHOD) -> dict[str, AccountTotals]:
+                method: Method = DEFAULT_METHOD, rates: Rates = NO_RATES) -> dict[str, AccountTotals]:
     """Each account's boxes for the year (only accounts with at least one transaction in it)."""
     if not accounts:
         return {}
-    amount, currency = _settled(method)
-    sql = (f"SELECT account_id, month, calc IS NULL AS unconverted, "
-           f"CASE WHEN calc IS NULL THEN coalesce({currency}, '?') END AS currency, "
-           f"sum(coalesce(calc, {amount})) AS amount, sum(CASE WHEN cnp THEN calc END) AS cnp, "
+    sql = ("SELECT account_id, month, calc IS NULL AS unconverted, "
+           "CASE WHEN calc IS NULL THEN coalesce(pay_currency, '?') END AS currency, "
+           "sum(coalesce(calc, pay_amount)) AS amount, sum(CASE WHEN cnp THEN calc END) AS cnp, "
            f"sum(transaction_count) AS n FROM ({_rows_sql(method)}) GROUP BY ALL")
     totals: dict[str, AccountTotals] = {}
-    for account_id, month, unconverted, cur_code, total, cnp, n in cur.execute(sql, _params(accounts, year)).fetchall():
+    for account_id, month, unconverted, cur_code, total, cnp, n in cur.execute(sql, _params(accounts, year, rates)).fetchall():
         row = totals.setdefault(account_id, AccountTotals(account_id=account_id, monthly_amounts=[0] * 12,
                                                           unconverted={}))
         _add(row, int(month), bool(unconverted), cur_code, int(total or 0), int(cnp or 0), int(n or 0))
@@ -214,7 +258,9 @@ def _settled(method: Method) -> tuple[str, str]:
 
 def _add(row: AccountTotals, month: int, unconverted: bool, currency: str | None, amount: int, cnp: int,
          n: int) -> None:
-    """Fold one (month, converted or not) group into the account's boxes."""
+    """Fold one (month, converted or not) group into the account's boxes; a payment without a rate still
+    counts as a transaction (the count needs no conversion)."""
+    row.transaction_count += n
     if unconverted:
         key = currency or "?"
         row.unconverted[key] = row.unconverted.get(key, 0) + amount
@@ -222,11 +268,10 @@ def _add(row: AccountTotals, month: int, unconverted: bool, currency: str | None
     row.gross_amount += amount
     row.card_not_present_amount += cnp
     row.monthly_amounts[month - 1] += amount
-    row.transaction_count += n
 
 
 def transaction_log(cur: duckdb.DuckDBPyConnection, account_id: str, year: int,
-                    method: Method = DEFAULT_METHOD) -> list[LogRow]:
+                    method: Method = DEFAULT_METHOD, rates: Rates = NO_RATES) -> list[LogRow]:
     """The transactions behind one account's form, oldest first: every box is a sum over these rows."""
     currency = _settled(method)[1]
     sql = ("SELECT r.* REPLACE (coalesce(r.original_amount, d.amount) AS original_amount, "
@@ -235,7 +280,7 @@ def transaction_log(cur: duckdb.DuckDBPyConnection, account_id: str, year: int,
            f"FROM ({_rows_sql(method)}) r LEFT JOIN charges d "
            "ON r.kind = 'direct charge' AND d.scope = r.account_id AND d.id = r.charge_id "
            "ORDER BY r.available_on, r.balance_transaction_id")
-    result = cur.execute(sql, _params([account_id], year))
+    result = cur.execute(sql, _params([account_id], year, rates))
     names = [d[0] for d in result.description]
     rows = []
     for values in result.fetchall():
@@ -245,7 +290,7 @@ def transaction_log(cur: duckdb.DuckDBPyConnection, account_id: str, year: int,
             charge_id=r["charge_id"], transfer_id=r["transfer_id"], payout_id=r["payout_id"],
             available_on=r["available_on"], month=int(r["month"]), original_amount=r["original_amount"],
             original_currency=r["original_currency"], exchange_rate=r["exchange_rate"],
-            settled_currency=r[currency],
+            rate_to_usd=r["rate_to_usd"], settled_currency=r[currency],
             calculation_amount=None if r["calc"] is None else int(r["calc"]),
             card_not_present=bool(r["cnp"]), payment_method_type=r["payment_method_type"],
             transaction_count=int(r["transaction_count"])))
@@ -260,6 +305,7 @@ def totals_of(log: Sequence[LogRow]) -> AccountTotals:
     for r in log:
         amount = r.calculation_amount
         if amount is None:
+            _add(row, r.month, True, r.original_currency, r.original_amount or 0, 0, r.transaction_count)
             continue
         _add(row, r.month, False, None, amount, amount if r.card_not_present else 0, r.transaction_count)
     return row

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core.export import csv_text
-from core.money import minor_per_unit
+from core.money import format_amount, minor_per_unit
 from core.tax.computation import LogRow
 from core.tax.readiness import TIN_WORDS, TaxForm
 from core.tax.rules import FORM_LABELS, FormType
@@ -23,7 +23,12 @@ PAYEE_COLUMNS = ("stripe_account_id", "form_type", "filing_requirement", "payee_
                  "payee_address_line_2", "payee_city", "payee_region", "payee_postal_code", "payee_country")
 MONTH_COLUMNS = tuple(f"{m}_amount" for m in MONTHS)
 NEC_COLUMN = "nonemployee_compensation"
-IMPORT_COLUMNS = (*PAYEE_COLUMNS, *MONTH_COLUMNS, NEC_COLUMN)
+MISC_COLUMN = "other_income"  # 1099-MISC box 3
+# Box 4 (none withheld) and the state boxes: the platform's state number, what the state form reports, state tax
+# withheld (Stripe Docs, '1099-K/NEC/MISC form state requirements': `state_tax_withheld`).
+WITHHELD_COLUMN = "federal_income_tax_withheld"
+STATE_COLUMNS = ("state_filer_id", "state_income", "state_tax_withheld")
+IMPORT_COLUMNS = (*PAYEE_COLUMNS, *MONTH_COLUMNS, NEC_COLUMN, MISC_COLUMN, WITHHELD_COLUMN, *STATE_COLUMNS)
 
 
 def dollars(cents: int | None) -> str:
@@ -37,15 +42,19 @@ def dollars(cents: int | None) -> str:
 
 def import_columns(form_type: FormType | None = None) -> tuple[str, ...]:
     """One form type's file (Stripe imports each type on its own), or every column for a mixed file."""
+    tail = (WITHHELD_COLUMN, *STATE_COLUMNS)
     if form_type == "k":
-        return (*PAYEE_COLUMNS, *MONTH_COLUMNS)
+        return (*PAYEE_COLUMNS, *MONTH_COLUMNS, *tail)
     if form_type == "nec":
-        return (*PAYEE_COLUMNS, NEC_COLUMN)
+        return (*PAYEE_COLUMNS, NEC_COLUMN, *tail)
+    if form_type == "misc":
+        return (*PAYEE_COLUMNS, MISC_COLUMN, *tail)
     return IMPORT_COLUMNS
 
 
 def import_row(form: TaxForm) -> dict[str, Any]:
-    """A form as one row of Stripe's import: a 1099-K has its monthly boxes, a 1099-NEC its box 1."""
+    """A form as one row of Stripe's import: a 1099-K has its monthly boxes, a 1099-NEC its box 1, a 1099-MISC
+    its box 3; every form its box 4 and state boxes."""
     payee = form.payee
     row: dict[str, Any] = {
         "stripe_account_id": form.stripe_account_id, "form_type": form.form_type,
@@ -56,7 +65,12 @@ def import_row(form: TaxForm) -> dict[str, Any]:
     }
     k = form.form_type == "k"
     row.update({column: dollars(amount) if k else "" for column, amount in zip(MONTH_COLUMNS, form.monthly_amounts)})
-    row[NEC_COLUMN] = "" if k else dollars(form.gross_amount)
+    row[NEC_COLUMN] = dollars(form.gross_amount) if form.form_type == "nec" else ""
+    row[MISC_COLUMN] = dollars(form.gross_amount) if form.form_type == "misc" else ""
+    row[WITHHELD_COLUMN] = dollars(form.federal_income_tax_withheld)
+    row.update({"state_filer_id": form.state_filer_id or "",
+                "state_income": dollars(form.state_income) if form.state_filing_required else "",
+                "state_tax_withheld": dollars(form.state_tax_withheld) if form.state_filing_required else ""})
     return row
 
 
@@ -69,8 +83,9 @@ def import_csv(forms: Iterable[TaxForm], form_type: FormType | None = None) -> s
 
 TABLE_COLUMNS = ("stripe_account_id", "name", "form", "status", "needs_attention", "gross_usd", "card_not_present_usd",
                  "transactions", *(f"{m[:3]}_usd" for m in MONTHS), "federal_filing_required", "federal_rule",
-                 "state", "state_filing_required", "state_rule", "tin", "filing_requirement",
-                 "form_type_overridden", "not_converted")
+                 "federal_other_reading_required", "state", "state_filing_required", "state_rule", "state_channel",
+                 "state_under_review", "state_filer_id", "federal_income_tax_withheld_usd", "tin", "filing_requirement",
+                 "form_type_overridden", "method", "not_converted", "filed", "correction_needed")
 
 
 def table_row(form: TaxForm) -> dict[str, Any]:
@@ -83,10 +98,16 @@ def table_row(form: TaxForm) -> dict[str, Any]:
     }
     row.update({f"{m[:3]}_usd": dollars(a) for m, a in zip(MONTHS, form.monthly_amounts)})
     row.update({"federal_filing_required": form.federal_filing_required, "federal_rule": form.federal_rule,
+                "federal_other_reading_required": form.federal_other_reading_required,
                 "state": form.state, "state_filing_required": form.state_filing_required,
-                "state_rule": form.state_rule, "tin": TIN_WORDS[form.payee.tin],
+                "state_rule": form.state_rule, "state_channel": form.state_channel,
+                "state_under_review": form.state_under_review, "state_filer_id": form.state_filer_id,
+                "federal_income_tax_withheld_usd": dollars(form.federal_income_tax_withheld),
+                "tin": TIN_WORDS[form.payee.tin],
                 "filing_requirement": form.filing_requirement, "form_type_overridden": form.form_type_overridden,
-                "not_converted": ", ".join(f"{c.upper()} {a}" for c, a in sorted(form.unconverted.items()))})
+                "method": form.method,
+                "not_converted": ", ".join(f"{c.upper()} {format_amount(a, c)}" for c, a in sorted(form.unconverted.items())),
+                "filed": form.filed_amounts is not None, "correction_needed": form.correction_needed})
     return row
 
 
@@ -95,7 +116,7 @@ def table_csv(forms: Sequence[TaxForm]) -> str:
 
 
 LOG_COLUMNS = ("merchant_id", "balance_transaction_id", "charge_id", "transfer_id", "payout_id", "kind", "available_on",
-               "month", "original_amount", "original_currency", "exchange_rate", "settled_currency",
+               "month", "original_amount", "original_currency", "exchange_rate", "rate_to_usd", "settled_currency",
                "calculation_amount_usd", "card_not_present_volume_usd", "transaction_count", "payment_method_type")
 
 
@@ -111,7 +132,8 @@ def log_row(row: LogRow) -> dict[str, Any]:
         "charge_id": row.charge_id, "transfer_id": row.transfer_id, "payout_id": row.payout_id, "kind": row.kind,
         "available_on": row.available_on.strftime("%Y-%m-%d %H:%M:%S UTC"), "month": row.month,
         "original_amount": original, "original_currency": (row.original_currency or "").upper(),
-        "exchange_rate": row.exchange_rate, "settled_currency": (row.settled_currency or "").upper(),
+        "exchange_rate": row.exchange_rate, "rate_to_usd": str(row.rate_to_usd) if row.rate_to_usd is not None else "",
+        "settled_currency": (row.settled_currency or "").upper(),
         "calculation_amount_usd": dollars(amount) if amount is not None else "not converted",
         "card_not_present_volume_usd": dollars(amount if row.card_not_present else 0) if amount is not None else "",
         "transaction_count": row.transaction_count, "payment_method_type": row.payment_method_type,

@@ -80,7 +80,8 @@ def test_finance_corrects_a_form_type_and_it_is_audited() -> None:
     form = next(f for f in _report(year).forms if f.display_name == "Cascade Couriers")
     at.selectbox(key="tax_account").select(form.stripe_account_id).run()
     at.radio[0].set_value("nec")
-    at.text_input[-1].input("Pays couriers: 1099-NEC")
+    next(t for t in at.text_input if t.label.startswith("Reason") and t.key != "tax_filed_reason").input(
+        "Pays couriers: 1099-NEC")
     next(b for b in at.button if b.label == "Save correction").click().run()
     assert not at.exception, at.exception
     assert any("1099-NEC" in s.value for s in at.success)
@@ -126,6 +127,68 @@ def test_every_year_and_method_renders() -> None:
     at = _page()
     for year in at.selectbox(key="tax_year").options:
         at.selectbox(key="tax_year").select(int(year)).run()
-        for method in computation.METHODS:
+        for method in computation.METHODS_BY_FORM["k"]:  # payouts only is not offered for the default 1099-K
             at.selectbox(key="tax_method").select(method).run()
             assert not at.exception and not at.error, (year, method, at.exception)
+    assert "payouts_only" not in computation.METHODS_BY_FORM["k"]
+
+
+def test_a_year_of_data_before_the_rules_is_one_line_not_a_crash() -> None:
+    """The year list comes from the data: a balance transaction of 2019 used to crash the page."""
+    from core.app.st_runtime import _cached_query
+    from tests.tax.conftest import Mirror, ts
+
+    store = get_runtime().store
+    txn = Mirror(store).bt("acct_from_2019", "ch_from_2019", 1_000, ts(2019, 5, 1))
+    _cached_query.clear()
+    try:
+        at = _page()
+        assert {"2019", "2022"} <= set(at.selectbox(key="tax_year").options)
+        at.selectbox(key="tax_year").select(2019).run()
+        assert not at.exception, at.exception
+        assert [e.value for e in at.error] == ["no 1099 rules for 2019: the tables cover 2022-2026, and 2026's are "
+                                               "used up to 2031."]
+    finally:
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM balance_transactions WHERE id = ?", [txn])
+        _cached_query.clear()
+
+
+def test_finance_marks_the_years_forms_filed_and_it_is_audited() -> None:
+    at = _page()
+    year = at.selectbox(key="tax_year").value
+    assert {"form", "to", "due", "days_left", "not_ready"} <= set(
+        next(df.value for df in at.dataframe if "days_left" in df.value.columns).columns)
+    at.text_input(key="tax_filed_reason").input("Filed with Stripe today")
+    next(b for b in at.button if b.label == "Mark filed").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("marked filed" in s.value for s in at.success)
+    to_file = [f for f in _report(year).forms if f.status == "Ready"]
+    table = _forms_table(at)
+    filed = set(table[table["filed"]]["stripe_account_id"])
+    assert filed == {f.stripe_account_id for f in to_file}
+    row = get_runtime().store.cursor().execute(
+        "SELECT result FROM audit_log WHERE action = 'tax_mark_filed' ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == ("succeeded",)
+
+
+def test_the_filing_season_cases_show_on_the_demo() -> None:
+    """NC between $600 and the federal line, a EUR-only account without a rate, a sole proprietor, and NEC forms in a
+    combined-filing state (CA) and a direct-filing state (MA)."""
+    at = _page()
+    year = computation.tax_years(get_runtime().store.cursor())[1]
+    at.selectbox(key="tax_year").select(year).run()
+    table = _forms_table(at).set_index("name")
+    assert (table.loc["Tar Heel Textiles", "status"], bool(table.loc["Tar Heel Textiles", "state_filing_required"])) \
+        == ("Will not file", False)
+    assert table.loc["Alpen Imports", "needs_attention"] == "Exchange rate missing"
+    assert table.loc["Alpen Imports", "not_converted"].startswith("EUR €")
+    assert (table.loc["Prairie Fix-It", "status"], table.loc["Prairie Fix-It", "tin"]) == \
+        ("Ready", "Representative's SSN (sole proprietor or single-member LLC)")
+    assert any("exchange rate missing" in w.value for w in at.warning)
+    at.selectbox(key="tax_default_form").select("nec").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    nec = _forms_table(at).set_index("name")
+    assert [(nec.loc[n, "form"], bool(nec.loc[n, "state_filing_required"]), nec.loc[n, "state_channel"])
+            for n in ("Sunset Studio Services", "Back Bay Design Co.")] == [
+        ("1099-NEC", True, "CFSF"), ("1099-NEC", True, "State Portal")]

@@ -43,7 +43,8 @@ class Mirror:
     def account(self, *, state: str | None = "CA", business_type: str = "company", tin: bool = True,
                 line1: str | None = "1 Main St", city: str | None = "Springfield", postal: str | None = "94103",
                 name: str | None = "Acme Widgets LLC", fees_payer: str = "application", country: str = US,
-                last4_only: bool = False, account_id: str | None = None) -> str:
+                last4_only: bool = False, account_id: str | None = None, structure: str | None = None,
+                due: tuple[str, ...] = ()) -> str:
         account_id = account_id or self._id("acct")
         address = {"city": city, "country": country, "line1": line1, "line2": None, "postal_code": postal,
                    "state": state}
@@ -52,14 +53,14 @@ class Mirror:
             "country": country, "created": ts(2022, 1, 1), "business_type": business_type,
             "business_profile": {"name": "Shop " + account_id[-4:]}, "default_currency": "usd",
             "controller": {"fees": {"payer": fees_payer}},
-            "requirements": {"currently_due": [], "eventually_due": ["individual.id_number"] if last4_only else [],
-                             "past_due": []},
+            "requirements": {"currently_due": list(due),
+                             "eventually_due": ["individual.id_number"] if last4_only else [], "past_due": []},
         }
         if business_type == "individual":
             obj["individual"] = {"first_name": "Ada" if name else None, "last_name": "Lovelace" if name else None,
                                  "address": address, "id_number_provided": tin, "ssn_last_4_provided": tin}
         else:
-            obj["company"] = {"name": name, "address": address, "tax_id_provided": tin}
+            obj["company"] = {"name": name, "address": address, "tax_id_provided": tin, "structure": structure}
         self.put("connected_accounts", "", obj)
         return account_id
 
@@ -175,14 +176,18 @@ def mirror(tmp_path: Path) -> Iterator[Mirror]:
         yield Mirror(store)
 
 
-def many_direct_charges(mirror: Mirror, account: str, amounts: list[int], available_on: int) -> None:
-    """Many charges written in two statements (a threshold test needs 200 of them)."""
+def many_direct_charges(mirror: Mirror, account: str, amounts: list[int], available_on: int, *,
+                        currency: str = "usd", settled_rate: float | None = None) -> None:
+    """Many charges written in two statements (a threshold test needs 200 of them); a non-USD charge settles in
+    USD at `settled_rate` (the balance transaction's rate), created two days before it is available."""
     charges, txns = [], []
     for amount in amounts:
         charge, txn = mirror._id("ch"), mirror._id("txn")
-        txns.append({"id": txn, "object": "balance_transaction", "amount": amount, "currency": "usd", "fee": 0,
-                     "net": amount, "type": "charge", "reporting_category": "charge", "available_on": available_on,
-                     "created": available_on, "status": "available", "source": charge})
-        charges.append(mirror._charge(charge, amount, "usd", txn, "card"))
+        settled = round(amount * settled_rate) if settled_rate else amount
+        txns.append({"id": txn, "object": "balance_transaction", "amount": settled, "currency": "usd", "fee": 0,
+                     "net": settled, "type": "charge", "reporting_category": "charge", "available_on": available_on,
+                     "created": available_on - (2 * 86_400 if settled_rate else 0), "status": "available",
+                     "source": charge, "exchange_rate": settled_rate})
+        charges.append(mirror._charge(charge, amount, currency, txn, "card"))
     mirror.put("balance_transactions", account, *txns)
     mirror.put("charges", account, *charges)

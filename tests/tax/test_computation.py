@@ -39,17 +39,18 @@ def test_refunds_are_not_deducted(mirror: Mirror) -> None:
     assert all(r.kind == "direct charge" for r in transaction_log(mirror.store.cursor(), acct, 2025))
 
 
-def test_non_usd_is_converted_at_the_balance_transactions_rate(mirror: Mirror) -> None:
-    """€500.00 settled at 1.08 is reported as $540.00, and the log shows both and the rate."""
+def test_non_usd_is_never_converted_at_the_balance_transactions_rate(mirror: Mirror) -> None:
+    """€500.00 settled at 1.08 (a rate with Stripe's FX fee in it): without finance's rate for the day it stays
+    €500.00, not converted, still one transaction (core/tax/fx.py; tests/tax/test_fx.py converts it)."""
     acct = mirror.account()
     mirror.direct_charge(acct, 50_000, ts(2025, 6, 10), currency="eur", settled=54_000, rate=1.08)
     mirror.destination_charge(acct, 10_000, ts(2025, 6, 11), currency="gbp", settled=12_700, rate=1.27)
     got = totals(mirror, acct, 2025)
-    assert got.gross_amount == 54_000 + 12_700 and got.monthly_amounts[5] == 66_700
+    assert (got.gross_amount, got.transaction_count, got.unconverted) == (0, 2, {"eur": 50_000, "gbp": 10_000})
     log = transaction_log(mirror.store.cursor(), acct, 2025)
     eur = next(r for r in log if r.original_currency == "eur")
     assert (eur.original_amount, eur.exchange_rate, eur.settled_currency, eur.calculation_amount) == \
-        (50_000, 1.08, "usd", 54_000)
+        (50_000, 1.08, "usd", None)
 
 
 def test_an_amount_not_settled_in_usd_is_left_out_and_listed(mirror: Mirror) -> None:
@@ -59,7 +60,7 @@ def test_an_amount_not_settled_in_usd_is_left_out_and_listed(mirror: Mirror) -> 
     txn = mirror.bt(acct, charge, 3_000, ts(2025, 2, 3), currency="cad")
     mirror.put("charges", acct, mirror._charge(charge, 3_000, "cad", txn, "card"))
     got = totals(mirror, acct, 2025)
-    assert (got.gross_amount, got.transaction_count, got.unconverted) == (1_000, 1, {"cad": 3_000})
+    assert (got.gross_amount, got.transaction_count, got.unconverted) == (1_000, 2, {"cad": 3_000})
     log = transaction_log(mirror.store.cursor(), acct, 2025)
     assert [r.calculation_amount for r in log] == [1_000, None]
 

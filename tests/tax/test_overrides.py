@@ -75,7 +75,7 @@ def test_only_finance_and_admin_may_override_and_refusals_are_audited(mirror: Mi
 def test_bad_input_is_refused_in_words(mirror: Mirror) -> None:
     us, canadian = mirror.account(), mirror.account(country="CA")
     cases = [((us, 2025, "nec", "DEFAULT", "no"), "reason of at least"),
-             ((us, 2025, "misc", "DEFAULT", "Because"), "Form type must be"),
+             ((us, 2025, "w2", "DEFAULT", "Because"), "Form type must be"),
              ((us, 2025, "k", "SOMETIMES", "Because"), "Filing requirement must be"),
              ((canadian, 2025, "k", "DEFAULT", "Because"), "not a US account"),
              (("acct_missing", 2025, "k", "DEFAULT", "Because"), "No connected account")]
