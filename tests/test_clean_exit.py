@@ -75,6 +75,7 @@ def commands() -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.timeout(120 + 60 * loops()[0])  # the issue's 30 runs take minutes on a busy machine
 @pytest.mark.parametrize("name", list(commands()))
 def test_every_command_exits_0_every_time(demo_mirror: dict[str, str], name: str) -> None:
     runs = loops()[0]
@@ -97,6 +98,7 @@ print("rendered")
 """
 
 
+@pytest.mark.timeout(120 + 120 * loops()[1])
 def test_the_app_in_apptest_exits_0_every_time(tmp_path: Path) -> None:
     """A new user's run: pages render while the first sync loads, then the process ends mid-sync."""
     runs = loops()[1]

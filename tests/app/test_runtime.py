@@ -156,3 +156,28 @@ def test_real_key_first_sync_starts_at_once_with_progress(emulator: EmulatorProc
         assert again.has_synced() and 500 < again.first_sync_delay() <= 600
     finally:
         again.close()
+
+
+def test_close_stops_a_sync_under_way_at_once(tmp_path: Path) -> None:
+    """Closing (also at exit) cancels the sync in flight instead of leaving DuckDB work in a daemon thread
+    (issue 18: exit 134 after a page rendered); the run is recorded as stopped (the next one resumes it,
+    as after a kill: tests/mirror/test_sync_crash.py)."""
+    from core.emulator.launcher import start_emulator
+    from core.mirror.store import Store
+
+    with start_emulator("--scale", "small", "--seed", "1", "--latency-ms", "400") as emulator:
+        settings = Settings(stripe_api_key=emulator.api_key, stripe_api_base=emulator.base_url,
+                            connect_ops_db=tmp_path / "mirror.duckdb", connect_ops_max_rps=400,
+                            connect_ops_max_rps_per_endpoint=400)
+        runtime = build_runtime(settings)
+        runtime.start()  # the first sync at once: about 860 requests of 0.4 s each
+        deadline = time.monotonic() + 60
+        while not runtime.store.has_rows() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        started = time.monotonic()
+        runtime.close()
+        assert time.monotonic() - started < 15, "the requests under way finish; no new ones start"
+        assert not runtime.scheduler.running
+        with Store(settings.connect_ops_db) as store:
+            run = store.runs()[-1]
+            assert (run["status"], run["error"]) == ("failed", "stopped: the process is exiting")
