@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = STRIPE_API_BASE
     stripe_api_version: str | None = Field(default=None, description="Stripe-Version to send; none: the SDK's own.")
     connect_ops_db: Path = Path("data/connect_ops.duckdb")
+    # People's records (audit log, notes, reviews, overrides, saved queries): none means beside the mirror,
+    # <mirror>.records.duckdb (core/mirror/records.py).
+    connect_ops_records_db: Path | None = None
     connect_ops_max_rps: float | None = Field(default=None, gt=0)
     connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0)
     connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)

@@ -25,8 +25,19 @@ def mirror_path() -> Path:
     return settings.connect_ops_db
 
 
-def open_mirror(path: Path) -> duckdb.DuckDBPyConnection:
-    """The mirror, read-only; a missing, locked or foreign file is a StoreError of one line."""
+def records_path(mirror: Path) -> str:
+    """Where the people's records are (CONNECT_OPS_RECORDS_DB, else beside the mirror)."""
+    from core.mirror.records import default_path
+
+    configured = load_settings().connect_ops_records_db
+    return str(configured) if configured else default_path(str(mirror))
+
+
+def open_mirror(path: Path, *, records: bool = True) -> duckdb.DuckDBPyConnection:
+    """The mirror, read-only, with the people's records attached read-only (`records`); a missing, locked,
+    damaged or foreign file is a StoreError of one line."""
+    from core.mirror.records import RecordsError, attach
+
     if not path.is_file():
         raise StoreError(f"no mirror at {path} (CONNECT_OPS_DB): run `connect-ops sync` (or the app) first")
     try:
@@ -36,8 +47,17 @@ def open_mirror(path: Path) -> duckdb.DuckDBPyConnection:
         if "lock" in first.lower():
             raise DatabaseLockedError(f"{path} is in use by another Connect Ops process (the app or a sync); "
                                       "export from the Merchants page instead, or stop it") from None
-        raise StoreError(f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first})") from None
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        raise StoreError(damaged(path, exc)) from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if records:
+            attach(con, records_path(path), [], read_only=True)
+    except RecordsError as exc:
+        con.close()
+        raise StoreError(str(exc)) from None
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(damaged(path, exc)) from None
     missing = {"connected_accounts", "charges", "balance_transactions", "payouts", "disputes", "transfers"} - tables
     if missing:
         con.close()
@@ -53,3 +73,10 @@ def write_out(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def damaged(path: Path, exc: BaseException) -> str:
+    """One line for a mirror DuckDB cannot read (a truncated or foreign file): rebuild it."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (f"mirror {path} (CONNECT_OPS_DB) cannot be read ({first}): rebuild it from Stripe with "
+            "`connect-ops sync --rebuild` (people's records are kept apart and left untouched)")
