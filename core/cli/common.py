@@ -78,5 +78,5 @@ def write_out(text: str) -> None:
 def damaged(path: Path, exc: BaseException) -> str:
     """One line for a mirror DuckDB cannot read (a truncated or foreign file): rebuild it."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return (f"mirror {path} (CONNECT_OPS_DB) cannot be read ({first}): rebuild it from Stripe with "
-            "`connect-ops sync --rebuild` (people's records are kept apart and left untouched)")
+    return (f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first}); if it is the mirror, "
+            "rebuild it from Stripe with `connect-ops sync --rebuild` (people's records are kept apart, untouched)")

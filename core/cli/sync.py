@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from core.app.runtime import stripe_api
-from core.mirror.store import DatabaseLockedError, Store
+from core.mirror.store import DatabaseLockedError, Store, StoreError
 from core.mirror.sync import SyncEngine
 from core.settings import load_settings
 
@@ -46,6 +46,10 @@ def remove_mirror(path: Path) -> None:
     """Delete the mirror file (and its log and explorer copies), never the people's records; refused while
     another process holds it. A damaged file is deleted all the same: that is what a rebuild is for."""
     if path.is_file():
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+        if head and head[8:12] != b"DUCK":  # DuckDB's magic bytes: never delete a file that is not a database
+            raise StoreError(f"CONNECT_OPS_DB={path} is not a DuckDB file: not deleted; point it at the mirror")
         try:
             duckdb.connect(str(path), read_only=True).close()
         except duckdb.Error as exc:

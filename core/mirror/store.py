@@ -637,8 +637,8 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
 
 def _damaged_mirror(path: str, exc: BaseException) -> str:
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return (f"mirror {path} (CONNECT_OPS_DB) cannot be read ({first_line}): rebuild it from Stripe with "
-            "`connect-ops sync --rebuild` (people's records are kept apart and left untouched)")
+    return (f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first_line}); if it is the mirror, "
+            "rebuild it from Stripe with `connect-ops sync --rebuild` (people's records are kept apart, untouched)")
 
 
 _SQL_CACHE: dict[str, Any] = {}  # statement text, or (delete, insert) for the JSON upserts

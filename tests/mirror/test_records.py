@@ -201,3 +201,30 @@ def test_kill_9_during_a_backup_leaves_the_last_good_one_usable(tmp_path: Path) 
         proc.wait()
         with duckdb.connect(str(folder / "records.duckdb"), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM audit_log").fetchall() == [(2000,)]
+
+
+def test_sync_rebuild_starts_the_mirror_afresh_and_keeps_the_records(tmp_path: Path, emulator) -> None:
+    mirror = tmp_path / "m.duckdb"
+    with Store(mirror) as store:
+        with store.transaction() as conn:
+            plant(conn)
+        before = contents(store.cursor())
+    with open(mirror, "r+b") as handle:
+        handle.truncate(mirror.stat().st_size // 2)
+    env = {**_env(mirror), "STRIPE_API_KEY": emulator.api_key, "STRIPE_API_BASE": emulator.base_url,
+           "CONNECT_OPS_MAX_RPS": "400", "CONNECT_OPS_MAX_RPS_PER_ENDPOINT": "400"}
+    done = subprocess.run([sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())",
+                           "sync", "--rebuild", "--quiet"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    with Store(mirror) as store:
+        assert contents(store.cursor()) == before
+        assert store.cursor().execute("SELECT count(*) FROM charges").fetchall()[0][0] > 0
+
+
+def test_a_rebuild_never_deletes_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("precious")
+    done = subprocess.run([sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())",
+                           "sync", "--rebuild"], env=_env(other), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "not a DuckDB file" in done.stderr and other.read_text() == "precious"
