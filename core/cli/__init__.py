@@ -35,9 +35,16 @@ COMMANDS = {"sync": "sync", "accounts": "accounts", "tax-forms": "tax", "risk-qu
             "revenue": "revenue", "query": "query", "backup": "backup", "restore": "restore"}
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag or value is one line and exit 2 (argparse's own error prints its usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or just `only`'s subcommand when it names one (a run, not a --help)."""
-    root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
+    root = OneLineParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         if only not in COMMANDS or only == name:

@@ -88,7 +88,7 @@ def test_every_limit_has_a_range(mirror: Path, flag: str, value: str) -> None:
     """Issue 19: `--timeout nan` disabled the time limit."""
     result = connect_ops(mirror, "query", "SELECT 1", flag, value)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 or "usage:" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_the_nested_comment_explain_prints_no_note(mirror: Path) -> None:
