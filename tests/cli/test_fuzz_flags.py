@@ -74,7 +74,7 @@ def test_bad_arguments_are_one_line_and_exit_2(mirror: Path, args: list[str]) ->
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-@pytest.mark.parametrize("command", [["accounts"], ["query", "SELECT 1"], ["sync", "--quiet"], ["backup", "b"]])
+@pytest.mark.parametrize("command", [["accounts"], ["risk-queue"], ["query", "SELECT 1"], ["sync", "--quiet"], ["backup", "b"]])
 def test_a_truncated_mirror_is_one_line(tmp_path: Path, command: list[str]) -> None:
     """Issue 19: a truncated DuckDB file printed a traceback (accounts, risk-queue, sync)."""
     path = tmp_path / "m.duckdb"
