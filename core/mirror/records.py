@@ -50,6 +50,9 @@ def attach(conn: duckdb.DuckDBPyConnection, path: str, migrations: list[tuple[in
     """Attach the records file (made and migrated if need be), move an older mirror's tables into it, and
     put it on this connection's search path. RecordsError if the file is not a usable records database."""
     mode = " (READ_ONLY)" if read_only else ""
+    if conn.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [ALIAS]).fetchall()[0][0]:
+        conn.execute(f"SET search_path = '{search_path(conn)}'")  # a second store on the same file, same process
+        return
     if path != ":memory:":
         if read_only and not Path(path).is_file():
             raise RecordsError(f"no records file at {path} (CONNECT_OPS_RECORDS_DB): start the app or run "
