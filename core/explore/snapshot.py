@@ -63,7 +63,8 @@ def _copy(cursor: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Write the queryable tables into a new file (via a temporary name, renamed when complete)."""
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    target = duckdb.connect(str(tmp))  # a database of its own: the mirror's lock-down does not apply here
+    # A database of its own (the mirror's lock-down does not apply here); the copy streams, so little memory.
+    target = duckdb.connect(str(tmp), config={"memory_limit": "512MB", "threads": 1})
     try:
         for name in QUERYABLE:
             source = cursor.cursor()  # a connection of its own: the reader streams while the target writes

@@ -61,6 +61,7 @@ def canary_store(synced_store: Store, tmp_path_factory: pytest.TempPathFactory) 
         conn.execute("INSERT INTO tax_form_overrides VALUES (?, 2024, 'nec', 'REQUIRED', ?, ?)", [account, now, CANARY])
         conn.execute("INSERT INTO explore_queries VALUES ('q_canary', ?, ?, ?, ?, ?, ?)",
                      [CANARY, CANARY, f"SELECT '{CANARY}'", CANARY, now, now])
+    with store.transaction() as conn:  # the mirror's own state: a database apart from the people's records
         conn.execute("INSERT INTO sync_state (unit_id, kind, scope, resource, cursor, updated_at) "
                      "VALUES (?, 'events', ?, 'x', ?, ?)", [CANARY, CANARY, CANARY, now])
         conn.execute("INSERT INTO sync_runs (id, mode, started_at, status, error) VALUES (999999, 'full', ?, 'failed', ?)",
