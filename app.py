@@ -1,6 +1,8 @@
 """Connect Ops shell: configuration, sign-in, freshness header and navigation by role."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.auth import Actor, Role, role_for_email
@@ -81,8 +83,13 @@ def navigation_for(actor: Actor) -> dict[str, list[st.Page]]:
     return sections
 
 
+APP_ICON = Path(__file__).resolve().parent / "core" / "app" / "static" / "icon.svg"
+
+
 def main() -> None:
-    st.set_page_config(page_title="Connect Ops", page_icon=":material/hub:", layout="wide")
+    # The tab's icon is a file the app serves itself: a ":material/..." page icon makes the browser fetch an SVG
+    # from fonts.gstatic.com on every page, which fails offline or behind a strict proxy (issue 19).
+    st.set_page_config(page_title="Connect Ops", page_icon=str(APP_ICON), layout="wide")
     settings = settings_or_stop()
     actor = current_actor(settings)
     try:

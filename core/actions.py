@@ -94,8 +94,12 @@ def perform(ctx: Context, actor: Actor, action: str, *, account_id: str | None, 
     request_id = getattr(response, "request_id", None)
     replayed = bool(response and any(k.lower() == "idempotent-replayed" for k in (response.headers or {})))
     rows = _safe_resync(resync, obj)
+    # The mirror's rows first, then the audit row (DuckDB commits one database per transaction, and the people's
+    # records are a database of their own, core/mirror/records.py): a crash between leaves the mirror ahead,
+    # which the next sync would have brought anyway.
     with ctx.store.transaction() as conn:
         ctx.store.upsert_outside_sync(conn, rows)
+    with ctx.store.transaction() as conn:
         audit_id = audit.record(conn, actor, action, account_id=account_id, target_id=target_id, params=params,
                                 reason=why, result="replayed" if replayed else "succeeded",
                                 stripe_request_id=request_id, idempotency_key=key)

@@ -56,11 +56,15 @@ class Settings(BaseSettings):
     stripe_api_base: str = STRIPE_API_BASE
     stripe_api_version: str | None = Field(default=None, description="Stripe-Version to send; none: the SDK's own.")
     connect_ops_db: Path = Path("data/connect_ops.duckdb")
-    connect_ops_max_rps: float | None = Field(default=None, gt=0)
-    connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0)
-    connect_ops_sync_interval_minutes: float = Field(default=10, gt=0)
+    # People's records (audit log, notes, reviews, overrides, saved queries): none means beside the mirror,
+    # <mirror>.records.duckdb (core/mirror/records.py).
+    connect_ops_records_db: Path | None = None
+    # Every number has a range (issue 19: CONNECT_OPS_SYNC_INTERVAL_MINUTES=1e12 made every page header raise).
+    connect_ops_max_rps: float | None = Field(default=None, gt=0, le=10_000, allow_inf_nan=False)
+    connect_ops_max_rps_per_endpoint: float | None = Field(default=None, gt=0, le=10_000, allow_inf_nan=False)
+    connect_ops_sync_interval_minutes: float = Field(default=10, gt=0, le=7 * 24 * 60, allow_inf_nan=False)
     connect_ops_demo_scale: Literal["small", "medium", "large"] = "small"  # medium (~800k objects), large: opt-in
-    connect_ops_demo_seed: int = 42
+    connect_ops_demo_seed: int = Field(default=42, ge=0, le=2**31 - 1)
     connect_ops_tax_form_type: Literal["k", "nec", "misc"] = "k"  # the platform's default 1099 (overrides in DuckDB)
     connect_ops_tax_calculation_method: Literal["payments_including_fees", "payments_excluding_fees",
                                                 "payouts_only"] = "payments_including_fees"

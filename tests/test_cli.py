@@ -28,7 +28,7 @@ def test_the_console_script_is_installed_and_lists_its_commands() -> None:
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("sync", "accounts", "tax-forms", "risk-queue", "revenue", "query", "emulator"):
+    for command in ("sync", "accounts", "tax-forms", "risk-queue", "revenue", "query", "backup", "restore", "emulator"):
         assert command in result.stdout, command
 
 
@@ -52,6 +52,13 @@ def test_emulator_subcommand_has_its_own_flags() -> None:
     ("CONNECT_OPS_DB", "/tmp", "is a folder"),
     ("CONNECT_OPS_MAX_RPS", "fast", "valid number"),
     ("CONNECT_OPS_SYNC_INTERVAL_MINUTES", "-1", "greater than 0"),
+    # Issue 19: 1e12 was accepted and every page header then raised (timedelta overflow); inf and nan likewise.
+    ("CONNECT_OPS_SYNC_INTERVAL_MINUTES", "1e12", "less than or equal to 10080"),
+    ("CONNECT_OPS_SYNC_INTERVAL_MINUTES", "nan", "finite"),
+    ("CONNECT_OPS_SYNC_INTERVAL_MINUTES", "inf", "finite"),
+    ("CONNECT_OPS_MAX_RPS", "inf", "finite"),
+    ("CONNECT_OPS_MAX_RPS_PER_ENDPOINT", "1e300", "less than or equal"),
+    ("CONNECT_OPS_DEMO_SEED", "-5", "greater than or equal to 0"),
     ("CONNECT_OPS_DEMO_SCALE", "huge", "'small', 'medium' or 'large'"),
     ("STRIPE_API_BASE", "ftp://example", "http(s) URL"),
     ("STRIPE_API_KEY", "pk_test_123456789", "publishable"),

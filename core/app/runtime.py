@@ -237,7 +237,8 @@ def build_runtime(settings: Settings | None = None, sync: SyncFunction | None = 
     if demo:
         settings, emulator = open_demo(settings)
     try:
-        store = Store(settings.connect_ops_db)  # a locked real mirror fails before anything starts
+        # a locked real mirror fails before anything starts; people's records are a file of their own
+        store = Store(settings.connect_ops_db, records=settings.connect_ops_records_db)
     except BaseException:
         if emulator is not None:
             emulator.stop()

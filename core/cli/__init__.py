@@ -7,6 +7,8 @@
     connect-ops tax-forms --year YYYY [--format json|csv]  1099 forms per US account (Tax forms page)
     connect-ops risk-queue [--limit N] [--format json|csv]  the Risk queue page's ranked accounts
     connect-ops query "SQL" [--format csv|json]   a read-only query on the mirror (the SQL explorer's guard)
+    connect-ops sync --rebuild               the mirror afresh from Stripe (people's records untouched)
+    connect-ops backup DIR / restore DIR     the people's records (audit log, notes...), consistently
 
 Every failure is one line on stderr and a non-zero exit: a bad setting names the setting, a locked
 database says who holds it, an unreachable API says so. Area exports add a subcommand here.
@@ -31,12 +33,19 @@ Command = Callable[[argparse.Namespace], int]
 # command -> the module under core/cli that adds its parser; only the command run is imported (the
 # exports pull in pandas and friends, half a second of start-up a headless sync should not pay).
 COMMANDS = {"sync": "sync", "accounts": "accounts", "tax-forms": "tax", "risk-queue": "risk",
-            "revenue": "revenue", "query": "query"}
+            "revenue": "revenue", "query": "query", "backup": "backup", "restore": "restore"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag or value is one line and exit 2 (argparse's own error prints its usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or just `only`'s subcommand when it names one (a run, not a --help)."""
-    root = argparse.ArgumentParser(prog="connect-ops", description=__doc__.splitlines()[0])
+    root = OneLineParser(prog="connect-ops", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         if only not in COMMANDS or only == name:
@@ -67,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated:
         print(f"connect-ops {args.command}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
+    except Exception as exc:  # noqa: BLE001 - a damaged mirror read mid-command (a truncated file): one line
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        print(f"connect-ops {args.command}: the mirror could not be read ({one_line(exc)}); rebuild it with "
+              "`connect-ops sync --rebuild` (people's records are kept apart and left untouched)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"connect-ops {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -4,12 +4,12 @@
     connect-ops query --starter disputes_by_card_country > disputes.csv
     connect-ops query --list-starters
 
-The same guard as the page (core/explore/guard.py: one SELECT over the Stripe mirror's tables), on the
-mirror at CONNECT_OPS_DB opened read-only and locked down (no files, no network, no SET), with the same
-time limit and at most --max-rows rows (a note on stderr when there were more). A refused query exits 2
-with the reason; a failed or stopped one exits 1. It reads the file directly, so it needs the app (the
-DuckDB writer) stopped, like `connect-ops accounts`; no audit row is written (the file is opened
-read-only; whoever can run this can read the file anyway).
+The same guard and worker as the page (core/explore/guard.py: one SELECT over the Stripe mirror's tables,
+run in a process of its own on a copy of those tables alone, core/explore/snapshot.py), with the same
+time and memory limits and at most --max-rows rows (a note on stderr when there were more). A refused
+query exits 2 with the reason; a failed or stopped one exits 1. It reads the mirror at CONNECT_OPS_DB
+directly, so it needs the app (the DuckDB writer) stopped, like `connect-ops accounts`; no audit row is
+written (whoever can run this can read the file anyway).
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import argparse
 import json
 import sys
 
-from core.explore.guard import QueryRefused
-from core.explore.run import Limits, QueryFailed, execute
+from core.explore.guard import QueryRefused, check
+from core.explore.run import MEMORY_MB_RANGE, SECONDS_RANGE, Limits, QueryFailed, execute, explorer_database
 from core.explore.starters import BY_KEY, STARTERS
 from core.mirror.store import DatabaseLockedError, lock_down
 
@@ -36,7 +36,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--max-rows", type=int, default=Limits.download_rows,
                    help=f"rows written at most (default {Limits.download_rows:,})")
     p.add_argument("--timeout", type=float, default=Limits.seconds,
-                   help=f"seconds before the query is stopped (default {Limits.seconds:g})")
+                   help=f"seconds before the query is stopped (default {Limits.seconds:g}; "
+                        f"{SECONDS_RANGE[0]:g} to {SECONDS_RANGE[1]:g})")
+    p.add_argument("--max-mb", type=int, default=Limits.download_bytes // 2**20,
+                   help=f"megabytes of result written at most (default {Limits.download_bytes // 2**20})")
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+                   help=f"memory the query may use (default {Limits.memory_mb}; "
+                        f"{MEMORY_MB_RANGE[0]} to {MEMORY_MB_RANGE[1]})")
     p.set_defaults(run=run)
 
 
@@ -48,8 +54,14 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.sql) == bool(args.starter):
         print("connect-ops query: give the SQL or --starter KEY (one of them)", file=sys.stderr)
         return 2
-    if args.max_rows < 1 or args.timeout <= 0:
-        print("connect-ops query: --max-rows and --timeout must be positive", file=sys.stderr)
+    try:
+        limits = Limits(seconds=args.timeout, shown_rows=max(args.max_rows, 1), download_rows=args.max_rows,
+                        download_bytes=args.max_mb * 2**20, memory_mb=args.memory_mb)
+    except ValueError as exc:
+        print(f"connect-ops query: --timeout, --max-rows, --max-mb or --memory-mb: {exc}", file=sys.stderr)
+        return 2
+    if not 1 <= args.max_rows <= 10_000_000 or not 1 <= args.max_mb <= 4_096:
+        print("connect-ops query: --max-rows must be 1 to 10,000,000 and --max-mb 1 to 4,096", file=sys.stderr)
         return 2
     sql = BY_KEY[args.starter].sql if args.starter else args.sql
     from core.cli.common import mirror_path, open_mirror, write_out
@@ -62,11 +74,16 @@ def run(args: argparse.Namespace) -> int:
                                   "SQL explorer page instead, or stop it") from None
     try:
         lock_down(con)
-        limits = Limits(seconds=args.timeout, shown_rows=args.max_rows, download_rows=args.max_rows,
-                        download_bytes=2**62)
         cursor = con.cursor()
+        names = {r[0] for r in cursor.execute(
+            "SELECT lower(table_name) FROM duckdb_tables() UNION SELECT lower(view_name) FROM duckdb_views()").fetchall()}
         try:
-            result = execute(cursor, sql, limits)
+            check(sql, names)  # a refusal needs no copy of the mirror
+            result = execute(explorer_database(cursor, str(path)), sql, limits, existing=names)
+        except OSError as exc:
+            print(f"connect-ops query: cannot write the explorer's copy of the mirror beside {path} "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return 1
         except QueryRefused as exc:
             print(f"connect-ops query: refused: {exc}", file=sys.stderr)
             return 2

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import time
 from contextlib import ExitStack
+from pathlib import Path
+
+import duckdb
 
 from core.app.runtime import stripe_api
-from core.mirror.store import Store
+from core.mirror.store import DatabaseLockedError, Store, StoreError
 from core.mirror.sync import SyncEngine
 from core.settings import load_settings
 
@@ -34,12 +37,38 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sync = commands.add_parser("sync", help="one sync of Stripe into the mirror", description=__doc__.splitlines()[0])
     sync.add_argument("--full", action="store_true", help="list every object again instead of events since last sync")
     sync.add_argument("--quiet", action="store_true", help="only the summary")
-    sync.set_defaults(run=lambda args: _run(args.full, args.quiet))
+    sync.add_argument("--rebuild", action="store_true",
+                      help="delete the mirror and sync it afresh from Stripe (people's records are kept)")
+    sync.set_defaults(run=lambda args: _run(args.full or args.rebuild, args.quiet, args.rebuild))
 
 
-def _run(full: bool, quiet: bool) -> int:
+def remove_mirror(path: Path) -> None:
+    """Delete the mirror file (and its log and explorer copies), never the people's records; refused while
+    another process holds it. A damaged file is deleted all the same: that is what a rebuild is for."""
+    if path.is_file():
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+        if head and head[8:12] != b"DUCK":  # DuckDB's magic bytes: never delete a file that is not a database
+            raise StoreError(f"CONNECT_OPS_DB={path} is not a DuckDB file: not deleted; point it at the mirror")
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseLockedError(f"mirror {path} is in use by another Connect Ops process (is the app "
+                                          "running?): stop it, then rebuild") from None
+    for stale in [path, Path(str(path) + ".wal"), *path.parent.glob(f"{path.name}.explore.*")]:
+        stale.unlink(missing_ok=True)
+
+
+def _run(full: bool, quiet: bool, rebuild: bool = False) -> int:
     limit_malloc_arenas()
     settings = load_settings()
+    if rebuild:
+        from core.cli.common import mirror_path
+
+        path = mirror_path()
+        remove_mirror(path)
+        print(f"rebuilding the mirror {path} from Stripe (people's records kept)")
     with ExitStack() as stack:
         if settings.demo_mode:
             from core.app.runtime import open_demo
@@ -49,7 +78,8 @@ def _run(full: bool, quiet: bool) -> int:
             stack.enter_context(emulator)
         # DuckDB's default cache (80% of RAM) grows with the mirror; the sync mostly appends, so a small
         # cache costs little and bounds the process (peak RSS 195/313/391 MB at small/medium/large).
-        store = stack.enter_context(Store(settings.connect_ops_db, memory_limit=SYNC_MEMORY_LIMIT))
+        store = stack.enter_context(Store(settings.connect_ops_db, memory_limit=SYNC_MEMORY_LIMIT,
+                                          records=settings.connect_ops_records_db))
         api = stripe_api(settings)
         print(f"syncing {settings.stripe_api_base} into {settings.connect_ops_db} "
               f"(budget {settings.max_rps:g} req/s overall, {settings.max_rps_per_endpoint:g} per endpoint)")

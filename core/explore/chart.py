@@ -60,17 +60,30 @@ def figure(frame: pd.DataFrame, x: str, y: str, color: str | None = None, kind: 
                           for v in data[name]]
     if kind == "line" or kind == "area":
         data = data.sort_values(x, kind="stable")
-    labels = {name: _label(name) for name in used}  # column names go into hover text and titles too
-    if len(set(labels.values())) == len(labels):
-        data = data.rename(columns=labels)
-    else:
-        labels = {name: name for name in used}
+    labels = _labels(used)  # column names go into hover text and titles too: escaped, always
+    data = data.rename(columns=labels)
     draw = {"bar": px.bar, "line": px.line, "scatter": px.scatter, "area": px.area}[kind]
     fig = draw(data, x=labels[x], y=labels[y], color=labels[color] if color else None)
     if kind == "line":
         fig.update_traces(mode="lines+markers")
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
+
+
+def _labels(names: list[str]) -> dict[str, str]:
+    """Each column's escaped label, made unique with a number when two escape to the same text (never the
+    raw name: `<a href>` would be a live link in an axis title)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        label, n = _label(name) or "column", 1
+        candidate = label
+        while candidate in taken:
+            n += 1
+            candidate = f"{label} ({n})"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
 
 
 def _label(name: str | None) -> str:

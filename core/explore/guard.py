@@ -3,19 +3,25 @@
 Four walls, each enough on its own for what it covers, each a test in tests/explore/test_guard.py:
 
 1. **One reading statement.** `duckdb.extract_statements` types the text before anything runs: one
-   SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE) or an EXPLAIN of one; INSERT, UPDATE,
-   DELETE, CREATE, ATTACH, COPY, PRAGMA, SET, INSTALL, LOAD, CALL and the rest are refused with a message
-   naming the statement.
-2. **Only the mirror's tables.** DuckDB parses the SELECT into its syntax tree (`json_serialize_sql`);
+   SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE); EXPLAIN, INSERT, UPDATE, DELETE,
+   CREATE, ATTACH, COPY, PRAGMA, SET, INSTALL, LOAD, CALL and the rest are refused with a message naming
+   the statement, and so is anything DuckDB's parser cannot type. EXPLAIN is refused because DuckDB
+   offers no parse of the statement inside it: checking a text copy of it is how a nested comment once
+   ran `EXPLAIN ANALYZE` on the audit log (issue 19).
+2. **Only the mirror's tables.** DuckDB parses the exact text that runs (the statement as
+   `extract_statements` returned it, never a copy cut by us) into its syntax tree (`json_serialize_sql`),
+   which must hold exactly one statement;
    every table it names must be a Stripe mirror table (`QUERYABLE`): not the audit log, notes, risk
    reviews, sync state or saved queries (people's emails and words), and no table function but a few
    generators (`range`, `unnest`...) so `query_table('audit_log')`, `duckdb_settings()` and file readers
    are out. A WITH name may not shadow a real table or view.
-3. **A read-only transaction** (core/explore/run.py): the query runs in `BEGIN TRANSACTION READ ONLY`
-   on a cursor of its own, so even a function with a side effect (`nextval`) cannot write.
-4. **No files, no network** (`Store.lock_down`): external access off and DuckDB's configuration locked
-   for the whole process, so `read_csv('/etc/passwd')`, `read_parquet('http://...')`, INSTALL, LOAD,
-   ATTACH and COPY fail even if something slipped past the first two.
+3. **A connection that cannot see anything else** (core/explore/worker.py, snapshot.py): the query runs in
+   a worker process on a read-only copy of the mirror's queryable tables alone (no audit log, notes,
+   reviews, overrides, saved queries, sync state or sequences in that file), killed at the time limit
+   and capped in memory; so a guard bug leaks nothing.
+4. **No files, no network**: the worker's DuckDB has external access off and its configuration locked,
+   so `read_csv('/etc/passwd')`, `read_parquet('http://...')`, INSTALL, LOAD, ATTACH and COPY fail even
+   if something slipped past the first two (the app's own store is locked down the same way).
 """
 from __future__ import annotations
 
@@ -33,12 +39,13 @@ from core.mirror.schema import TABLES
 QUERYABLE: tuple[str, ...] = (*TABLES, "account_disconnections")
 # Table functions that read nothing stored: generators and JSON/list expanders.
 TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
-# Scalar functions that would tell settings of the process (paths, limits) rather than data.
-SCALAR_FUNCTIONS_REFUSED = frozenset({"current_setting", "getvariable"})
-READS = "the explorer only reads: one SELECT (or WITH ... SELECT, DESCRIBE, SUMMARIZE, EXPLAIN SELECT)"
+# Scalar functions that would tell settings of the process (paths, limits) or the state of sequences (how
+# many audit rows there are: `currval('audit_log_id')`) rather than data.
+SCALAR_FUNCTIONS_REFUSED = frozenset({"current_setting", "getvariable", "currval", "nextval", "setval"})
+READS = "the explorer only reads: one SELECT (or WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SUMMARIZE)"
 
+# Only for naming a refused statement in its message; never part of a decision.
 _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
-_EXPLAIN = re.compile(r"EXPLAIN\s+(?:ANALYZE\s+)?", re.IGNORECASE)
 _WORDS = re.compile(r"[A-Za-z_]+")
 
 
@@ -49,7 +56,7 @@ class QueryRefused(ValueError):
 @dataclass(frozen=True)
 class CheckedQuery:
     sql: str  # the one statement, as typed
-    kind: str  # "SELECT" | "EXPLAIN"
+    kind: str  # "SELECT" (DESCRIBE, SUMMARIZE and VALUES are SELECTs to DuckDB)
     tables: tuple[str, ...]  # mirror tables it reads, sorted
 
 
@@ -77,20 +84,14 @@ def check(sql: str, existing: set[str] | frozenset[str] = frozenset(), database:
     except ValueError:  # a statement type the Python enum does not know (UPDATE EXTENSIONS)
         raise QueryRefused(f"{_keyword(sql)} statements are refused: {READS}") from None
     text = statement.query
-    inner = text
     if kind == "EXPLAIN":
-        inner = _EXPLAIN.sub("", _LEADING_NOISE.sub("", text), count=1)
-        try:
-            inner_kinds = [s.type.name for s in duckdb.extract_statements(inner)]
-        except (duckdb.Error, ValueError):
-            inner_kinds = []
-        if inner_kinds != ["SELECT"]:
-            raise QueryRefused(f"EXPLAIN is allowed of one SELECT only: {READS}")
-    elif kind != "SELECT":
+        raise QueryRefused("EXPLAIN statements are refused: the explorer checks the statement DuckDB runs, and "
+                           f"DuckDB gives no parse of the one inside an EXPLAIN; run the SELECT itself. {READS}")
+    if kind != "SELECT":
         words = _keyword(text)
         named = words if kind in words.upper() else f"{words} ({kind})"
         raise QueryRefused(f"{named} statements are refused: {READS}")
-    tree = _syntax_tree(inner)
+    tree = _syntax_tree(text)
     tables = _tables_read(tree, {n.lower() for n in existing}, database.lower())
     return CheckedQuery(sql=text, kind=kind, tables=tuple(sorted(tables)))
 
@@ -114,6 +115,9 @@ def _syntax_tree(sql: str) -> dict[str, Any]:
     if tree.get("error"):
         message = tree.get("error_message") or "cannot read this query"
         raise QueryRefused(f"cannot check this query ({message}); write it as a plain SELECT")
+    if len(tree.get("statements") or []) != 1:  # the tree must be of the one statement that runs
+        raise QueryRefused(f"cannot check this query (DuckDB reads it as {len(tree.get('statements') or [])} "
+                           "statements); write it as one plain SELECT")
     return tree
 
 
@@ -137,7 +141,7 @@ def _tables_read(tree: dict[str, Any], existing: set[str], database: str) -> set
                 raise QueryRefused(f"the table function {name}() is refused: the explorer reads the mirror's tables "
                                    f"and generators ({', '.join(sorted(TABLE_FUNCTIONS))}) only")
         elif node.get("class") == "FUNCTION" and str(node.get("function_name", "")).lower() in SCALAR_FUNCTIONS_REFUSED:
-            raise QueryRefused(f"{str(node['function_name']).lower()}() is refused: it reads settings, not data")
+            raise QueryRefused(f"{str(node['function_name']).lower()}() is refused: it reads settings or sequences, not data")
     return read - ctes
 
 

@@ -56,11 +56,12 @@ def save(store: Any, actor: Actor, name: str, sql: str, description: str | None 
     """A new saved query owned by `actor` (query_id None), or a change to the one `query_id` names.
 
     Raises ValueError for a missing name or SQL, QueryRefused for SQL the explorer would not run, and
-    PermissionDenied for someone else's query (admins may change any).
+    PermissionDenied for someone else's query (admins may change any); every refusal is audited.
     """
-    require(actor, "page:explore")
+    _require(store, actor, "explore_save_query", query_id)
     if actor.read_only:
-        raise PermissionDenied("the app is read-only (a real Stripe key without sign-in): nobody can save queries")
+        _refuse(store, actor, "explore_save_query", query_id,
+                "the app is read-only (a real Stripe key without sign-in): nobody can save queries")
     name, sql = (name or "").strip(), (sql or "").strip()
     description = (description or "").strip() or None
     if not name:
@@ -80,7 +81,8 @@ def save(store: Any, actor: Actor, name: str, sql: str, description: str | None 
     if query_id and existing is None:
         raise ValueError(f"no saved query {query_id}")
     if existing is not None and not may_change(actor, existing):
-        raise PermissionDenied(f"{actor.email} may not change {existing.owner_email}'s query; save a copy instead")
+        _refuse(store, actor, "explore_save_query", query_id,
+                f"{actor.email} may not change {existing.owner_email}'s query; save a copy instead")
     now = utc_now()
     with store.transaction() as conn:
         if existing is None:
@@ -103,8 +105,8 @@ def save(store: Any, actor: Actor, name: str, sql: str, description: str | None 
 
 
 def delete(store: Any, actor: Actor, query_id: str) -> None:
-    """Delete a saved query: its owner or an admin."""
-    require(actor, "page:explore")
+    """Delete a saved query: its owner or an admin (every refusal audited)."""
+    _require(store, actor, "explore_delete_query", query_id)
     cursor = store.cursor()
     try:
         existing = get(cursor, query_id)
@@ -113,11 +115,27 @@ def delete(store: Any, actor: Actor, query_id: str) -> None:
     if existing is None:
         raise ValueError(f"no saved query {query_id}")
     if not may_change(actor, existing):
-        raise PermissionDenied(f"{actor.email} may not delete {existing.owner_email}'s query")
+        _refuse(store, actor, "explore_delete_query", query_id,
+                f"{actor.email} may not delete {existing.owner_email}'s query")
     with store.transaction() as conn:
         conn.execute("DELETE FROM explore_queries WHERE id = ?", [query_id])
         audit.record(conn, actor, "explore_delete_query", account_id=None, target_id=query_id,
                      params={"name": existing.name, "sql": existing.sql}, reason=None, result="succeeded")
+
+
+def _require(store: Any, actor: Actor, action: str, query_id: str | None) -> None:
+    try:
+        require(actor, "page:explore")
+    except PermissionDenied as exc:
+        _refuse(store, actor, action, query_id, str(exc))
+
+
+def _refuse(store: Any, actor: Actor, action: str, query_id: str | None, why: str) -> None:
+    """Audit the refusal, then raise it."""
+    with store.transaction() as conn:
+        audit.record(conn, actor, action, account_id=None, target_id=query_id, params={}, reason=None,
+                     result="denied", error=why)
+    raise PermissionDenied(why)
 
 
 __all__ = ["QueryRefused", "SavedQuery", "delete", "get", "list_queries", "may_change", "save"]

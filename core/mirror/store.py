@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from core.clock import utc_now
+from core.mirror import records as people
 from core.mirror.schema import TABLES, Table
 
 PLATFORM = ""  # the scope value of platform objects (their `account` is NULL)
@@ -210,6 +211,15 @@ CREATE TABLE explore_queries (
 );
 """
 
+# The records database's own migrations (core/mirror/records.py): the people's tables, created there; the
+# mirror's versions 2, 7, 8 and 9 above still run on an empty mirror, and their tables are then moved.
+RECORDS_MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V2_AUDIT),
+    (2, _V7_RISK_REVIEWS),
+    (3, _V8_TAX_FORM_OVERRIDES),
+    (4, _V9_EXPLORE_QUERIES),
+]
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
     (2, _V2_AUDIT),
@@ -247,23 +257,42 @@ def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
 class Store:
     """The one writing connection of this process, plus read cursors for everyone else."""
 
-    def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | Path, memory_limit: str | None = None,
+                 records: str | Path | None = None) -> None:
+        """The mirror at `path` and the people's records (core/mirror/records.py) at `records`, by default
+        beside it; StoreError of one line if either cannot be used (the records file is never overwritten)."""
         self.path = str(path)
+        self.records_path = str(records) if records else people.default_path(self.path)
         if self.path != ":memory:" and not self.path.startswith("md:"):
             ensure_database_folder(Path(self.path))
         self._conn = _connect(self.path)
-        if memory_limit:  # DuckDB's default (80% of RAM) lets a long sync's page cache grow unbounded
-            self._conn.execute(f"SET memory_limit = '{memory_limit}'")
+        try:
+            if memory_limit:  # DuckDB's default (80% of RAM) lets a long sync's page cache grow unbounded
+                self._conn.execute(f"SET memory_limit = '{memory_limit}'")
+            _migrate(self._conn)
+        except duckdb.Error as exc:
+            self._conn.close()
+            raise StoreError(_damaged_mirror(self.path, exc)) from None
+        try:
+            if self.records_path != ":memory:":
+                ensure_database_folder(Path(self.records_path))
+            people.attach(self._conn, self.records_path, RECORDS_MIGRATIONS)
+        except (people.RecordsError, StoreError) as exc:
+            self._conn.close()
+            raise StoreError(str(exc)) from None
+        self._search_path = people.search_path(self._conn)
         self._write_lock = threading.RLock()
         # A scope's first listing appends rows (no key check); nobody else may write its rows meanwhile.
         self._claims_lock = threading.Lock()
         self._claimed: set[str] = set()  # scopes the sync is about to list for the first time
         self._written: set[str] = set()  # scopes written outside a sync since this store was opened
-        _migrate(self._conn)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A connection of its own for a reader thread (a shared one raises 'connection is busy')."""
-        return self._conn.cursor()
+        """A connection of its own for a reader thread (a shared one raises 'connection is busy'); it sees
+        the mirror and the people's records (a search path is per connection)."""
+        cursor = self._conn.cursor()
+        cursor.execute(f"SET search_path = '{self._search_path}'")
+        return cursor
 
     def lock_down(self) -> None:
         """No files, no network, no settings changes for the rest of this process's use of the database.
@@ -606,8 +635,13 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
                 f"database {path} is locked by another Connect Ops process (is the app or another sync "
                 "running?); stop it or point CONNECT_OPS_DB elsewhere"
             ) from None
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first_line})") from None
+        raise StoreError(_damaged_mirror(path, exc)) from None
+
+
+def _damaged_mirror(path: str, exc: BaseException) -> str:
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (f"CONNECT_OPS_DB={path}: cannot open it as a DuckDB database ({first_line}); if it is the mirror, "
+            "rebuild it from Stripe with `connect-ops sync --rebuild` (people's records are kept apart, untouched)")
 
 
 _SQL_CACHE: dict[str, Any] = {}  # statement text, or (delete, insert) for the JSON upserts

@@ -20,7 +20,7 @@ from core.actions import (
     perform,
     request_options,
 )
-from core.auth import Actor, require
+from core.auth import Actor, PermissionDenied, require
 from core.clock import utc_now
 from core.money import format_amount, to_minor
 
@@ -219,8 +219,17 @@ def _schedule_words(schedule: dict[str, Any]) -> str:
 # --- notes -----------------------------------------------------------------------------------
 
 def add_note(ctx: Context, actor: Actor, account_id: str, body: str) -> int:
-    """An internal note on a merchant (never sent to Stripe); audited like everything else."""
-    require(actor, "action:note")
+    """An internal note on a merchant (never sent to Stripe); audited like everything else, refusals too."""
+    try:
+        require(actor, "action:note")
+    except PermissionDenied as exc:
+        with ctx.store.transaction() as conn:
+            audit.record(conn, actor, "note", account_id=account_id, target_id=None, params={}, reason=None,
+                         result="denied", error=str(exc))
+        raise
+    found = ctx.store.cursor().execute("SELECT count(*) FROM connected_accounts WHERE id = ?", [account_id]).fetchall()
+    if not found[0][0]:
+        raise ActionFailed(f"No connected account {account_id} in the mirror: a note goes on a known merchant.")
     text = (body or "").strip()
     if not text:
         raise ActionFailed("The note is empty.")

@@ -79,3 +79,27 @@ def test_the_mirror_is_opened_read_only_and_left_unchanged(mirror: Path) -> None
     done = connect_ops(mirror, "query", "SELECT count(*) AS n FROM charges")
     assert done.returncode == 0, done.stderr
     assert mirror.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("flag, value", [("--timeout", "nan"), ("--timeout", "inf"), ("--timeout", "-1"),
+                                         ("--timeout", "1e12"), ("--max-rows", "0"), ("--memory-mb", "1"),
+                                         ("--max-mb", "0"), ("--timeout", "soon")])
+def test_every_limit_has_a_range(mirror: Path, flag: str, value: str) -> None:
+    """Issue 19: `--timeout nan` disabled the time limit."""
+    result = connect_ops(mirror, "query", "SELECT 1", flag, value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_nested_comment_explain_prints_no_note(mirror: Path) -> None:
+    """Issue 19: this printed note bodies (the guard checked a string literal, DuckDB ran EXPLAIN ANALYZE)."""
+    with Store(mirror) as store:
+        account = store.cursor().execute("SELECT id FROM connected_accounts LIMIT 1").fetchall()[0][0]
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO account_notes (account_id, created_at, author_email, body) "
+                         "VALUES (?, now(), 'canary@x', 'CANARY-note-19')", [account])
+    sql = ("/* /* */ EXPLAIN SELECT ' */ EXPLAIN ANALYZE SELECT c.id FROM charges c JOIN account_notes n "
+           "ON c.description = n.author_email || n.body -- '")
+    result = connect_ops(mirror, "query", sql)
+    assert "CANARY-note-19" not in result.stdout + result.stderr
+    assert result.returncode == 2 and "EXPLAIN statements are refused" in result.stderr

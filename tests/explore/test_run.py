@@ -11,7 +11,7 @@ import pytest
 
 from core.auth import Actor, PermissionDenied, Role
 from core.explore.guard import QueryRefused
-from core.explore.run import AUDIT_ACTION, Limits, QueryFailed, QueryTimedOut, execute, run
+from core.explore.run import AUDIT_ACTION, Limits, QueryFailed, QueryTimedOut, execute, explorer_database, run
 from core.mirror.store import Store
 
 ANALYST = Actor(email="analyst@corp.example", role=Role.RISK)
@@ -33,6 +33,11 @@ def audit_rows(store: Store, since_id: int = 0) -> list[dict]:
     return [{**dict(zip(names, r)), "params": json.loads(r[5])} for r in rows]
 
 
+def copy_of(store: Store):
+    """The explorer's database for this store: the copy of its queryable tables the worker opens."""
+    return explorer_database(store.cursor(), store.path)
+
+
 def last_audit_id(store: Store) -> int:
     return store.cursor().execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchall()[0][0]
 
@@ -48,7 +53,7 @@ def last_audit_id(store: Store) -> int:
 ])
 def test_files_cannot_be_read_even_past_the_guard(locked_store: Store, sql: str) -> None:
     with pytest.raises(QueryRefused):
-        execute(locked_store.cursor(), sql)
+        execute(copy_of(locked_store), sql)
     error = raw_error(locked_store, sql)
     assert isinstance(error, (duckdb.PermissionException, duckdb.CatalogException)), error
     assert "disabled" in str(error) or "does not exist" in str(error)
@@ -63,7 +68,7 @@ def test_read_csv_of_etc_passwd_is_a_permission_error(locked_store: Store) -> No
 def test_no_network_even_past_the_guard(locked_store: Store) -> None:
     sql = "SELECT * FROM read_parquet('http://127.0.0.1:9/x.parquet')"
     with pytest.raises(QueryRefused):
-        execute(locked_store.cursor(), sql)
+        execute(copy_of(locked_store), sql)
     assert isinstance(raw_error(locked_store, sql), (duckdb.PermissionException, duckdb.InvalidInputException))
 
 
@@ -82,7 +87,7 @@ def test_no_network_even_past_the_guard(locked_store: Store) -> None:
 ])
 def test_install_load_attach_copy_set_fail_on_the_locked_store(locked_store: Store, sql: str, refusal: type) -> None:
     with pytest.raises(QueryRefused):  # the guard's message first
-        execute(locked_store.cursor(), sql)
+        execute(copy_of(locked_store), sql)
     assert isinstance(raw_error(locked_store, sql), (refusal, duckdb.PermissionException, duckdb.InvalidInputException))
     settings = dict(locked_store.cursor().execute(
         "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration')"
@@ -95,7 +100,7 @@ def test_python_objects_are_not_scanned_by_name(locked_store: Store) -> None:
 
     secret_frame = pd.DataFrame({"password": ["hunter2"]})  # noqa: F841 - a replacement scan would find it
     with pytest.raises(QueryRefused):
-        execute(locked_store.cursor(), "SELECT * FROM secret_frame")
+        execute(copy_of(locked_store), "SELECT * FROM secret_frame")
     assert isinstance(raw_error(locked_store, "SELECT * FROM secret_frame"), duckdb.CatalogException)
 
 
@@ -114,13 +119,13 @@ def test_the_store_itself_still_works_when_locked(locked_store: Store) -> None:
 
 def test_a_select_cannot_write_even_through_a_function(locked_store: Store) -> None:
     before = locked_store.cursor().execute("SELECT count(*) FROM audit_log").fetchall()
-    with pytest.raises(QueryFailed, match="read-only"):
-        execute(locked_store.cursor(), "SELECT nextval('audit_log_id') FROM range(3)")
+    with pytest.raises(QueryRefused, match="sequences"):
+        execute(copy_of(locked_store), "SELECT nextval('audit_log_id') FROM range(3)")
     assert locked_store.cursor().execute("SELECT count(*) FROM audit_log").fetchall() == before
 
 
 def test_results_and_their_types(locked_store: Store) -> None:
-    result = execute(locked_store.cursor(), "SELECT currency, sum(amount) AS total, count(*) AS n, "
+    result = execute(copy_of(locked_store), "SELECT currency, sum(amount) AS total, count(*) AS n, "
                                             "max(created) AS newest FROM charges GROUP BY 1 ORDER BY 1")
     assert result.rows == len(result.frame) > 1 and not result.truncated
     assert result.columns == ["currency", "total", "n", "newest"]
@@ -137,10 +142,10 @@ def test_results_and_their_types(locked_store: Store) -> None:
 def test_the_time_limit_interrupts_the_query(locked_store: Store) -> None:
     started = time.monotonic()
     with pytest.raises(QueryTimedOut) as caught:
-        execute(locked_store.cursor(), SLOW, Limits(seconds=0.5))
+        execute(copy_of(locked_store), SLOW, Limits(seconds=0.5))
     assert str(caught.value).startswith("stopped after 0.5 s")
     assert time.monotonic() - started < 10
-    assert execute(locked_store.cursor(), "SELECT 1 AS ok").rows == 1, "the store works on after an interrupt"
+    assert execute(copy_of(locked_store), "SELECT 1 AS ok").rows == 1, "the store works on after an interrupt"
 
 
 def test_the_time_limit_leaves_the_writer_alone(locked_store: Store) -> None:
@@ -159,24 +164,24 @@ def test_the_time_limit_leaves_the_writer_alone(locked_store: Store) -> None:
     writer = threading.Thread(target=write)
     writer.start()
     with pytest.raises(QueryTimedOut):
-        execute(locked_store.cursor(), SLOW, Limits(seconds=0.3))
+        execute(copy_of(locked_store), SLOW, Limits(seconds=0.3))
     writer.join()
     assert not errors
 
 
 def test_rows_shown_and_rows_downloaded_are_capped(locked_store: Store) -> None:
     limits = Limits(shown_rows=10, download_rows=250)
-    result = execute(locked_store.cursor(), "SELECT * FROM range(100000) ORDER BY 1", limits)
+    result = execute(copy_of(locked_store), "SELECT * FROM range(100000) ORDER BY 1", limits)
     assert result.truncated and result.rows == 250 and len(result.shown) == 10
     assert len(result.csv().splitlines()) == 251
     assert "250+ rows" in result.summary and "the table shows the first 10" in result.summary
-    exact = execute(locked_store.cursor(), "SELECT * FROM range(250)", limits)
+    exact = execute(copy_of(locked_store), "SELECT * FROM range(250)", limits)
     assert not exact.truncated and exact.rows == 250
 
 
 def test_the_download_is_capped_in_bytes_too(locked_store: Store) -> None:
     limits = Limits(download_rows=100_000, download_bytes=200_000)
-    result = execute(locked_store.cursor(), "SELECT repeat('x', 1000) AS wide FROM range(50000)", limits)
+    result = execute(copy_of(locked_store), "SELECT repeat('x', 1000) AS wide FROM range(50000)", limits)
     assert result.truncated and 0 < result.rows < 50_000
 
 

@@ -42,7 +42,7 @@ def test_save_list_open_change_delete(locked_store: Store) -> None:
     saved.delete(locked_store, ADMIN, copy.id)
 
     actions = locked_store.cursor().execute(
-        "SELECT action, actor_email FROM audit_log WHERE target_id IN (?, ?) ORDER BY id",
+        "SELECT action, actor_email FROM audit_log WHERE target_id IN (?, ?) AND result = 'succeeded' ORDER BY id",
         [query.id, copy.id]).fetchall()
     assert actions == [("explore_save_query", RISK.email), ("explore_save_query", FINANCE.email),
                        ("explore_save_query", RISK.email), ("explore_save_query", ADMIN.email),
@@ -74,3 +74,25 @@ def test_saved_queries_are_not_queryable(locked_store: Store) -> None:
 
     with pytest.raises(QueryRefused, match="explore_queries"):
         execute(locked_store.cursor(), "SELECT owner_email FROM explore_queries")
+
+
+def test_every_refusal_to_save_or_delete_is_audited(locked_store: Store) -> None:
+    """Issue 19: saved.save and saved.delete raised PermissionDenied without a denied audit row."""
+    query = saved.save(locked_store, RISK, "Rita's", "SELECT 1 AS one")
+    since = locked_store.cursor().execute("SELECT max(id) FROM audit_log").fetchall()[0][0]
+    viewer = Actor(email="local-viewer", role=Role.ADMIN, read_only=True)
+    for call in (lambda: saved.save(locked_store, SUPPORT, "Support's", "SELECT 1"),
+                 lambda: saved.save(locked_store, viewer, "Viewer's", "SELECT 1"),
+                 lambda: saved.save(locked_store, FINANCE, "Mine", "SELECT 2", query_id=query.id),
+                 lambda: saved.delete(locked_store, FINANCE, query.id),
+                 lambda: saved.delete(locked_store, SUPPORT, query.id)):
+        with pytest.raises(PermissionDenied):
+            call()
+    rows = locked_store.cursor().execute("SELECT action, actor_email, result, error FROM audit_log WHERE id > ? "
+                                         "ORDER BY id", [since]).fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("explore_save_query", SUPPORT.email, "denied"), ("explore_save_query", viewer.email, "denied"),
+        ("explore_save_query", FINANCE.email, "denied"), ("explore_delete_query", FINANCE.email, "denied"),
+        ("explore_delete_query", SUPPORT.email, "denied")]
+    assert all(r[3] for r in rows), "each says why"
+    saved.delete(locked_store, RISK, query.id)

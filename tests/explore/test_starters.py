@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.explore import chart
-from core.explore.run import execute
+from core.explore.run import execute, explorer_database
 from core.explore.starters import BY_KEY, STARTERS
 from core.mirror.store import Store
 
@@ -20,7 +20,7 @@ def test_a_dozen_distinct_starters() -> None:
 @pytest.mark.parametrize("key", list(BY_KEY))
 def test_every_starter_runs_on_the_demo_mirror(locked_store: Store, key: str) -> None:
     starter = BY_KEY[key]
-    result = execute(locked_store.cursor(), starter.sql)
+    result = execute(explorer_database(locked_store.cursor(), locked_store.path), starter.sql)
     assert result.rows > 0, f"{key} answers nothing on the demo"
     assert len(set(result.columns)) == len(result.columns)
     if starter.chart is not None:
@@ -33,17 +33,17 @@ def test_every_starter_runs_on_the_demo_mirror(locked_store: Store, key: str) ->
 
 def test_money_is_never_added_across_currencies(locked_store: Store) -> None:
     """A starter that sums amounts keeps one row per currency (GMV per month: month x currency is unique)."""
-    frame = execute(locked_store.cursor(), BY_KEY["gmv_by_month"].sql).frame
+    frame = execute(explorer_database(locked_store.cursor(), locked_store.path), BY_KEY["gmv_by_month"].sql).frame
     assert not frame.duplicated(["month", "currency"]).any()
     assert set(frame["currency"]) >= {"usd", "eur"}
 
 
 def test_refunds_doubled_means_doubled(locked_store: Store) -> None:
-    frame = execute(locked_store.cursor(), BY_KEY["refunds_doubled"].sql).frame
+    frame = execute(explorer_database(locked_store.cursor(), locked_store.path), BY_KEY["refunds_doubled"].sql).frame
     assert ((frame["last_30_days"] >= 2 * frame["previous_30_days"]) & (frame["refunds_last_30_days"] >= 3)).all()
 
 
 def test_shared_fingerprints_are_shared(locked_store: Store) -> None:
-    frame = execute(locked_store.cursor(), BY_KEY["shared_bank_fingerprints"].sql).frame
+    frame = execute(explorer_database(locked_store.cursor(), locked_store.path), BY_KEY["shared_bank_fingerprints"].sql).frame
     assert (frame["accounts"] >= 2).all()
     assert all(len(ids.split(", ")) == n for ids, n in zip(frame["account_ids"], frame["accounts"]))

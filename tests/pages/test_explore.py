@@ -134,3 +134,34 @@ def test_support_cannot_open_the_explorer() -> None:
     direct.run()  # run on its own, as Streamlit's v1 multipage mode can: the page checks access itself
     assert any("do not have access" in e.value for e in direct.error)
     assert not direct.text_area and not direct.dataframe
+
+
+def test_issue_19_attacks_on_the_page_leak_nothing_and_never_crash() -> None:
+    """The nested-comment EXPLAIN printed note bodies on the page too; an infinite date raised out of the run."""
+    at = _explorer()
+    store = get_runtime().store
+    get_runtime().wait_for_first_sync()
+    account = store.cursor().execute("SELECT id FROM connected_accounts LIMIT 1").fetchall()[0][0]
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO account_notes (account_id, created_at, author_email, body) "
+                     "VALUES (?, now(), 'canary@x', 'CANARY-page-19')", [account])
+    since = _last_audit_id()
+    attack = ("/* /* */ EXPLAIN SELECT ' */ EXPLAIN ANALYZE SELECT c.id FROM charges c JOIN account_notes n "
+              "ON c.description = n.author_email || n.body -- '")
+    for sql in (attack, "SELECT currval('audit_log_id')", "SELECT id, 'infinity'::date AS d FROM charges LIMIT 2"):
+        at.text_area(key="explore_sql").input(sql).run()
+        at.button(key="explore_run").click().run()
+        assert not at.exception, at.exception
+        shown = " ".join(str(e.value) for e in [*at.error, *at.markdown, *at.code]) + " ".join(
+            df.value.to_csv() for df in at.dataframe)
+        assert "CANARY-page-19" not in shown
+    assert [r[3] for r in _audit_rows(since)] == ["denied", "denied", "succeeded"]
+
+
+@pytest.mark.parametrize("value", ["", "q_nope", "x" * 5000, "ü🙂", "' OR 1=1 --", "../../etc/passwd", "<b>x</b>",
+                                   "disputes_by_card_country"])
+def test_any_query_url_parameter_is_a_page(value: str) -> None:
+    at = open_app("risk")
+    at.query_params["query"] = value
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception, at.exception

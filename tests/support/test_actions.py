@@ -191,6 +191,21 @@ def test_notes_are_kept_and_audited(world) -> None:
         add_note(ctx, FINANCE, account, "finance may only read")
 
 
+def test_a_refused_note_is_audited_and_unknown_accounts_take_none(world) -> None:
+    """Issue 19: add_note raised PermissionDenied without a denied row, and took notes on accounts that do not
+    exist."""
+    ctx, _ = world
+    (account,) = _one(ctx, "SELECT id FROM connected_accounts LIMIT 1")
+    with pytest.raises(PermissionDenied):
+        add_note(ctx, FINANCE, account, "finance may only read")
+    denied = _audit(ctx, action="note", actor=FINANCE.email)
+    assert denied and denied[0].result == "denied" and denied[0].account_id == account and denied[0].error
+    before = ctx.store.cursor().execute("SELECT count(*) FROM account_notes").fetchall()[0][0]
+    with pytest.raises(ActionFailed, match="No connected account"):
+        add_note(ctx, SUPPORT, "acct_does_not_exist", "a note on nobody")
+    assert ctx.store.cursor().execute("SELECT count(*) FROM account_notes").fetchall()[0][0] == before
+
+
 def test_audit_log_filters_and_csv(world) -> None:
     ctx, _ = world
     rows = _audit(ctx, actor=SUPPORT.email)
