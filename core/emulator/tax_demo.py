@@ -121,6 +121,9 @@ def _shape(acct: Record, spec: dict[str, Any], created: int) -> None:
     legal["name"] = None if spec.get("legal_name_missing") else (None if person else spec["name"])
     legal["address"] = {"line1": spec["line1"], "city": spec["city"], "postal_code": spec["postal"],
                         "state": spec["state"]}
+    # A designed case's structure is not left to chance: a sole proprietor would file with its representative's
+    # SSN, and a company "without a TIN" must stay without one whatever the random stream gives.
+    legal["structure"] = None if person else "multi_member_llc"
 
 
 def _times(rng: random.Random, lo: int, hi: int, count: int) -> list[int]:

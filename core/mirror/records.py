@@ -23,7 +23,7 @@ from core.clock import utc_now
 ALIAS = "records"
 # The people's tables, in the order their DDL creates them, and the sequence behind each id.
 TABLES = ("audit_log", "account_notes", "risk_reviews", "risk_review_events", "risk_payout_pauses",
-          "tax_form_overrides", "explore_queries")
+          "tax_form_overrides", "explore_queries", "tax_filed_forms")
 SEQUENCES = {"audit_log": "audit_log_id", "account_notes": "account_notes_id",
              "risk_review_events": "risk_review_events_id"}
 

@@ -211,6 +211,20 @@ CREATE TABLE explore_queries (
 );
 """
 
+# Finance's filed 1099 figures, frozen as filed (core/tax/filing.py): one row per account and tax year.
+_R5_TAX_FILED_FORMS = """
+CREATE TABLE tax_filed_forms (
+    account_id VARCHAR NOT NULL,
+    tax_year INTEGER NOT NULL,
+    form_type VARCHAR NOT NULL,
+    boxes JSON NOT NULL,          -- TaxForm.boxes() as filed: amounts in USD cents, payee details
+    filed_at TIMESTAMP NOT NULL,
+    filed_by VARCHAR NOT NULL,
+    audit_id BIGINT,
+    PRIMARY KEY (account_id, tax_year)
+);
+"""
+
 # The records database's own migrations (core/mirror/records.py): the people's tables, created there; the
 # mirror's versions 2, 7, 8 and 9 above still run on an empty mirror, and their tables are then moved.
 RECORDS_MIGRATIONS: list[tuple[int, str]] = [
@@ -218,6 +232,7 @@ RECORDS_MIGRATIONS: list[tuple[int, str]] = [
     (2, _V7_RISK_REVIEWS),
     (3, _V8_TAX_FORM_OVERRIDES),
     (4, _V9_EXPLORE_QUERIES),
+    (5, _R5_TAX_FILED_FORMS),
 ]
 
 MIGRATIONS: list[tuple[int, str]] = [

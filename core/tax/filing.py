@@ -9,8 +9,8 @@ the one action path (core/actions.perform): the permission is checked first, a r
 row and the frozen figures are written in one transaction. Filing a correction marks the corrected forms
 filed again, so every change of a filed form has its audit row. Nothing here calls Stripe.
 
-The frozen figures live in `tax_filed_forms` (one row per account and tax year), created on first use: a
-people's record, like the overrides, never rebuilt from Stripe.
+The frozen figures live in `tax_filed_forms` (one row per account and tax year), a people's record
+in the records database (core/mirror/records.py), like the overrides: never rebuilt from Stripe.
 """
 from __future__ import annotations
 
@@ -31,15 +31,6 @@ from core.tax.readiness import TaxForm, TaxYearReport
 from core.tax.rules import FORM_LABELS
 
 ACTION = "tax_mark_filed"
-DDL = """CREATE TABLE IF NOT EXISTS tax_filed_forms (
-    account_id VARCHAR NOT NULL,
-    tax_year INTEGER NOT NULL,
-    form_type VARCHAR NOT NULL,
-    boxes JSON NOT NULL,          -- TaxForm.boxes() as filed: amounts in USD cents, payee details
-    filed_at TIMESTAMP NOT NULL,
-    filed_by VARCHAR NOT NULL,
-    audit_id BIGINT,
-    PRIMARY KEY (account_id, tax_year))"""
 BOX_WORDS = {"form_type": "form type", "gross_amount": "gross (1a / 1 / 3)", "card_not_present_amount": "card not "
              "present (1b)", "transaction_count": "payment transactions (3)", "federal_income_tax_withheld":
              "federal tax withheld (4)", "state": "state", "state_income": "state income", "state_tax_withheld":
@@ -127,7 +118,6 @@ def mark_filed(ctx: Context, actor: Actor, report: TaxYearReport, reason: str,
               "refiled": changed, "refiled_before": {a: before[a] for a in changed}}
 
     def record(conn: duckdb.DuckDBPyConnection, _obj: Any, audit_id: int) -> None:
-        conn.execute(DDL)
         conn.executemany("DELETE FROM tax_filed_forms WHERE account_id = ? AND tax_year = ?",
                          [[a, report.year] for a in now])
         conn.executemany("INSERT INTO tax_filed_forms VALUES (?, ?, ?, ?, ?, ?, ?)",
