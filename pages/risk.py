@@ -60,8 +60,16 @@ def note_box(key: str, label: str = "Note (required, goes with the state and in 
 # --------------------------------------------------------------------------- the queue
 
 
+LANE_LABELS = {"case": "Queue (material cases)", "watch": "Watch (something fires, not material)",
+               "rejected": "Rejected (exposure left)"}
+
+
 def show_queue() -> None:
     choices = query(queue.choices)
+    top = st.columns([3, 1])
+    lane = top[0].segmented_control("List", list(LANE_LABELS), format_func=LANE_LABELS.get, default="case",
+                                    key="risk_lane") or "case"
+    mine = top[1].toggle("My cases", key="risk_mine", help="Only the reviews assigned to you")
     cols = st.columns(5)
     signals = cols[0].multiselect("Signal", list(SIGNALS), format_func=SIGNALS.get, key="risk_signals")
     country = cols[1].multiselect("Country", choices["country"], key="risk_country")
@@ -70,7 +78,8 @@ def show_queue() -> None:
                                  format_func=review.STATE_LABELS.get, key="risk_states")
     assignees = cols[4].multiselect("Assignee", sorted({*choices["assignee"], actor.email}), key="risk_assignees")
     filters = queue.QueueFilters(signals=tuple(signals), country=tuple(country), type=tuple(kinds),
-                                 review_states=tuple(states), assignees=tuple(assignees))
+                                 review_states=tuple(states), lanes=(lane,),
+                                 assignees=(actor.email,) if mine else tuple(assignees))
     page = query(queue.queue, filters)
     st.caption(f"{page.total:,} of {page.accounts:,} accounts · highest score first · scores measured "
                f"{page.measured_at:%Y-%m-%d %H:%M} UTC from the synced data")
@@ -95,8 +104,12 @@ def show_queue() -> None:
                        data=lambda: queue.queue_csv(queue.queue(store.cursor(), filters, limit=None).rows),
                        file_name="connect-ops-risk-queue.csv", mime="text/csv", on_click="ignore")
     with st.expander("How the score works: thresholds, sources and weights"):
-        st.caption("Each signal adds its weight times how far past its line it is (half at the line) times how much "
-                   "evidence there is; the score is the sum, at most 100. Lines without a source URL are our policy.")
+        st.caption("Each signal adds its weight times its severity times its evidence. Ratios are scored on how sure "
+                   "we are that the true rate is past the line (the lower bound of a 90% confidence interval) and "
+                   "fire only from a minimum count; the card networks' lines count on their own terms (Visa on Visa "
+                   "online sales, Mastercard on last month's Mastercard sales). The score is the sum, at most 100; "
+                   "an account is a case from the queue score or one severe signal, else it is under Watch. "
+                   "Lines without a source URL are our policy.")
         st.dataframe(rules.table(), hide_index=True, width="stretch",
                      column_config={"source_url": st.column_config.LinkColumn("Source")})
         st.dataframe(weights_table(), hide_index=True, width="stretch")

@@ -17,6 +17,7 @@ from typing import Any
 from . import ledger
 from .ledger import DAY
 from .state import PLATFORM, Record, State
+from .risk_demo import risk_demo_accounts
 from .tax_demo import tax_demo_accounts
 
 
@@ -134,6 +135,7 @@ def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> Sta
     accounts += _hostile_accounts(state, seed, size.accounts, end)
     accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
     _mark_unknown_fields(state, rng)
+    accounts += risk_demo_accounts(state, seed, len(accounts), end)  # own stream, after everything else
     for acct in accounts:
         acct.pop("_profile", None)
         acct.pop("_index", None)

@@ -28,7 +28,7 @@ from core.clock import utc_now
 from core.export import csv_text
 from core.mirror.store import Store
 from core.money import format_amounts
-from core.risk import review
+from core.risk import review, rules
 from core.risk.score import SIGNALS, Assessment, Finding, assess
 from core.risk.signals import (
     AccountMetrics,
@@ -54,6 +54,7 @@ class QueueFilters(BaseModel):
     review_states: tuple[str, ...] = review.OPEN_STATES    # effective states; () for every state
     assignees: tuple[str, ...] = ()                        # exact emails
     min_score: int = 1                                     # 1: something fires
+    lanes: tuple[str, ...] = ("case",)                     # case, watch, rejected (see `lane`); () for all
 
 
 class QueueRow(BaseModel):
@@ -73,6 +74,7 @@ class QueueRow(BaseModel):
     volume_recent: dict[str, int]     # currency -> minor units, the recent window (never summed across currencies)
     dispute_activity: DisputeMonth | None
     metrics: AccountMetrics
+    lane: str = "case"                # case (material), watch (something fires, not material), rejected
 
     @property
     def reasons(self) -> list[str]:
@@ -136,6 +138,23 @@ def refresh_after_sync(store: Store, now: datetime | None = None) -> list[str]:
 # --------------------------------------------------------------------------- the queue
 
 
+LANES = ("case", "watch", "rejected")
+
+
+def material(a: Assessment, on: datetime) -> bool:
+    """A case for the queue: a score from rules' queue_score, or one signal of severe_points or more."""
+    day = on.date()
+    return a.score >= rules.value(day, "queue_score") or any(f.points >= rules.value(day, "severe_points")
+                                                             for f in a.findings)
+
+
+def lane(m: AccountMetrics, a: Assessment) -> str:
+    """Where an account is listed: rejected accounts leave the queue (their exposure stays on their page)."""
+    if (m.disabled_reason or "").startswith("rejected."):
+        return "rejected"
+    return "case" if material(a, m.now) else "watch"
+
+
 def _row(m: AccountMetrics, a: Assessment, stored: review.Review | None, seen: review.Effective,
          paused: str | None) -> QueueRow:
     return QueueRow(
@@ -143,11 +162,12 @@ def _row(m: AccountMetrics, a: Assessment, stored: review.Review | None, seen: r
         score=a.score, findings=a.findings, review_state=seen.state, review_why=seen.why,
         assignee=stored.assignee if stored and seen.state == stored.state else None,
         cleared_until=stored.cleared_until if stored and seen.state == "cleared" else None, payouts_paused=paused,
-        volume_recent={v.currency: v.recent for v in m.volumes if v.recent}, dispute_activity=m.worst_month, metrics=m)
+        volume_recent={v.currency: v.recent for v in m.volumes if v.recent}, dispute_activity=m.worst_month, metrics=m,
+        lane=lane(m, a))
 
 
 def _keep(filters: QueueFilters, m: AccountMetrics, a: Assessment, state: str, assignee: str | None) -> bool:
-    return (a.score >= filters.min_score
+    return ((not filters.lanes or lane(m, a) in filters.lanes) and a.score >= filters.min_score
             and (not filters.signals or any(s in filters.signals for s in a.signals))
             and (not filters.country or m.country in filters.country)
             and (not filters.type or m.type in filters.type)
@@ -189,10 +209,11 @@ def _pct(ratio: float | None) -> str:
 
 
 def activity_text(month: DisputeMonth | None) -> str:
-    """'2.41% Nov 2026 (12/498)': the worst recent month of dispute activity, as the table shows it."""
+    """'2.41% Nov 2026 (12/498)': the worst recent month of dispute activity, as the table shows it (with no
+    settled charge that month there is no ratio: '- Nov 2026 (1/0)')."""
     if month is None:
         return ""
-    return f"{_pct(month.ratio)} {month.month:%b %Y} ({month.disputes}/{month.settled})"
+    return f"{_pct(month.ratio) or '-'} {month.month:%b %Y} ({month.disputes}/{month.settled})"
 
 
 def table_rows(rows: list[QueueRow]) -> list[dict[str, Any]]:
@@ -215,10 +236,11 @@ def measures(m: AccountMetrics) -> dict[str, Any]:
         return round(events / of, 6) if of else None
 
     month = m.worst_month
-    return {"dispute_activity": round(month.ratio, 6) if month else None,
+    return {"dispute_activity": round(month.ratio, 6) if month and month.ratio is not None else None,
             "dispute_month": month.month.isoformat() if month else None,
             "disputes_in_month": month.disputes if month else None,
             "settled_in_month": month.settled if month else None,
+            "inquiries_in_month": month.inquiries if month else None, "inquired": m.inquired,
             "dispute_rate": ratio(m.disputed, m.settled), "refund_rate": ratio(m.refunded, m.settled),
             "risky_share": ratio(m.risky, m.attempts), "settled_charges": m.settled, "charge_attempts": m.attempts,
             "recent_charges": m.recent_charges, "baseline_charges": m.baseline_charges,

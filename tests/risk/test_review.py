@@ -32,7 +32,8 @@ def _firing(ctx: Context, account: str) -> list[str]:
 
 
 def _in_open_queue(ctx: Context, account: str, now=None) -> list:
-    return [r for r in queue(ctx.store.cursor(), QueueFilters(), now=now, limit=None).rows if r.account == account]
+    return [r for r in queue(ctx.store.cursor(), QueueFilters(lanes=()), now=now, limit=None).rows
+            if r.account == account]
 
 
 def test_start_assign_and_clear_with_notes_and_audit(world) -> None:
@@ -48,7 +49,8 @@ def test_start_assign_and_clear_with_notes_and_audit(world) -> None:
     review.start_review(ctx, RISK, account, assignee=LEAD.email, note="Lee knows this merchant")
     row = _in_open_queue(ctx, account)[0]
     assert (row.review_state, row.assignee) == ("in_review", LEAD.email)
-    assert [r.account for r in queue(ctx.store.cursor(), QueueFilters(assignees=(LEAD.email,))).rows] == [account]
+    assert [r.account for r in queue(ctx.store.cursor(), QueueFilters(assignees=(LEAD.email,), lanes=())).rows] == [
+        account]
     for bad_until, words in ((date.today() - timedelta(days=1), "after today"),
                              (date.today() + timedelta(days=400), "within 365 days")):
         with pytest.raises(ActionFailed, match=words):
