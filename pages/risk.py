@@ -141,8 +141,8 @@ def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
 @st.dialog("Pause payouts", on_dismiss=close_dialog)
 def pause_dialog(account_id: str) -> None:
     try:
-        plan = act(actions.plan_pause, account_id)
-    except ActionFailed as exc:
+        plan = act(actions.plan_pause, account_id, actor)
+    except (ActionFailed, PermissionDenied) as exc:
         st.error(md(exc))
         return
     st.info(plan.describe(), icon=":material/pause_circle:")

@@ -130,8 +130,11 @@ class PausePlan(BaseModel):
                 f"and comes back on resume.{note}")
 
 
-def plan_pause(ctx: Context, account_id: str) -> PausePlan:
-    """How payouts would be paused, from the configured API version and the account's live schedule."""
+def plan_pause(ctx: Context, account_id: str, actor: Actor | None = None) -> PausePlan:
+    """How payouts would be paused, from the configured API version and the account's live schedule (with the
+    actor given, its permission is checked first)."""
+    if actor is not None:
+        review.guard(ctx, actor, "pause_payouts", account_id, {"plan": True})
     _account(ctx, account_id)
     if review.payout_pause(ctx.store.cursor(), account_id) is not None:
         raise ActionFailed("Payouts of this account are already paused by Connect Ops; resume them first.")
@@ -183,6 +186,7 @@ def _seen(before: Review, seen_event: int | None) -> int:
 def resume_payouts(ctx: Context, actor: Actor, account_id: str, reason: str,
                    seen_event: int | None = None) -> ActionResult:
     """Undo the pause the way it was made; the account goes back into review (clear it, or act again)."""
+    review.guard(ctx, actor, "pause_payouts", account_id, {"resume": True})
     _account(ctx, account_id)
     pause = review.payout_pause(ctx.store.cursor(), account_id)
     if pause is None:
@@ -217,6 +221,7 @@ def resume_payouts(ctx: Context, actor: Actor, account_id: str, reason: str,
 def reject_account(ctx: Context, actor: Actor, account_id: str, reject_reason: str, reason: str,
                    seen_event: int | None = None) -> ActionResult:
     """POST /v1/accounts/{id}/reject with a reason the configured API version accepts."""
+    review.guard(ctx, actor, "reject_account", account_id, {"reason": reject_reason})
     account = _account(ctx, account_id)
     if str(account["disabled_reason"] or "").startswith("rejected."):
         raise ActionFailed(f"{account_id} is already rejected ({account['disabled_reason']}).")
@@ -258,6 +263,7 @@ def clear(ctx: Context, actor: Actor, account_id: str, until: date | datetime, n
 
     Nothing is sent to Stripe; it still takes core/actions.perform for its permission check, reason,
     once-only key and audit row. `firing` are the signals firing now (remembered: a new one reopens it)."""
+    review.guard(ctx, actor, "clear_review", account_id, {"signals": sorted(firing)})
     now = now or utc_now()
     before = review.review_of(ctx.store.cursor(), account_id)
     state = review.effective_state(before, firing, now, {}).state

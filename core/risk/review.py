@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from core import audit
 from core.actions import ActionFailed, Context
-from core.auth import Actor, Role, require
+from core.auth import Actor, PermissionDenied, Role, require
 from core.clock import utc_now
 from core.mirror.store import Store
 
@@ -139,6 +139,19 @@ def write_change(conn: duckdb.DuckDBPyConnection, actor: Actor, account_id: str,
     return int(event)
 
 
+def guard(ctx: Context, actor: Actor, action: str, account_id: str, params: dict[str, Any] | None = None,
+          permission: str | None = None) -> None:
+    """The permission check, first in every risk change (before anything about the account is read, so a refusal
+    tells nothing about its state): a refusal gets its `denied` audit row, then is raised."""
+    try:
+        require(actor, permission or f"action:{action}")
+    except PermissionDenied as exc:
+        with ctx.store.transaction() as conn:
+            audit.record(conn, actor, action, account_id=account_id, target_id=account_id, params=params or {},
+                         reason=None, result="denied", error=str(exc))
+        raise
+
+
 def _account_exists(db: duckdb.DuckDBPyConnection, account_id: str) -> None:
     if db.execute("SELECT count(*) FROM connected_accounts WHERE id = ? AND account IS NULL",
                   [account_id]).fetchall()[0][0] == 0:
@@ -148,7 +161,7 @@ def _account_exists(db: duckdb.DuckDBPyConnection, account_id: str) -> None:
 def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | None = None,
                  note: str | None = None, *, firing: Iterable[str] = (), now: datetime | None = None) -> str:
     """Take an account into review (or hand it to someone else); the assignee defaults to the actor."""
-    require(actor, PERMISSION)
+    guard(ctx, actor, AUDIT_ACTION, account_id, {"to": "in_review", "assignee": assignee}, PERMISSION)
     _account_exists(ctx.store.cursor(), account_id)
     who = (assignee or actor.email).strip()
     if not who or len(who) > 200:

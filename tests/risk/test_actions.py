@@ -3,6 +3,7 @@ review's new state, and re-syncs the account; the API version decides how (risk_
 and which reject reasons exist."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -168,3 +169,25 @@ def test_a_double_click_pauses_once(world) -> None:
     assert len(_audit(ctx, "pause_payouts", account)) == 1
     assert ctx.store.cursor().execute("SELECT count(*) FROM risk_payout_pauses WHERE account_id = ?",
                                       [account]).fetchone()[0] == 1
+
+
+def test_the_permission_check_comes_first_and_every_refusal_is_audited(world) -> None:
+    """A support user learns nothing of the review state: each risk change refuses them before reading it, and
+    writes a `denied` audit row (issue 19: start_review wrote none; resume, reject and clear validated first)."""
+    ctx, emulator = world
+    account = _usable(ctx)
+    refusals = [
+        ("risk_review", lambda: review.start_review(ctx, SUPPORT, account, note="Taking it")),
+        ("pause_payouts", lambda: actions.resume_payouts(ctx, SUPPORT, account, REASON)),   # nothing paused
+        ("reject_account", lambda: actions.reject_account(ctx, SUPPORT, account, "nonsense", REASON)),
+        ("clear_review", lambda: actions.clear(ctx, SUPPORT, account, date(2099, 1, 1), REASON, [])),  # not in review
+        ("pause_payouts", lambda: actions.plan_pause(ctx, account, SUPPORT)),
+    ]
+    for action, attempt in refusals:
+        before = len(_audit(ctx, action, account))
+        with pytest.raises(PermissionDenied):
+            attempt()
+        rows = _audit(ctx, action, account)
+        assert len(rows) == before + 1 and rows[0].result == "denied" and rows[0].actor_email == SUPPORT.email, action
+    assert review.review_of(ctx.store.cursor(), account).state == "new", "nothing changed"
+    assert sdk(emulator).v1.accounts.retrieve(account).charges_enabled is True
