@@ -191,3 +191,22 @@ def test_the_permission_check_comes_first_and_every_refusal_is_audited(world) ->
         assert len(rows) == before + 1 and rows[0].result == "denied" and rows[0].actor_email == SUPPORT.email, action
     assert review.review_of(ctx.store.cursor(), account).state == "new", "nothing changed"
     assert sdk(emulator).v1.accounts.retrieve(account).charges_enabled is True
+
+
+def test_a_support_agent_cannot_undo_a_risk_pause(world) -> None:
+    """Risk paused payouts with the manual schedule; support changing the schedule would restart them while the
+    Risk page still says paused. It is refused with the reason, audited, and nothing reaches Stripe."""
+    from core.support.actions import set_payout_schedule
+
+    ctx, emulator = world
+    account = _usable(ctx, "daily")
+    actions.pause_payouts(ctx, RISK, actions.plan_pause(ctx, account), REASON)
+    with pytest.raises(ActionFailed, match="held by the risk team"):
+        set_payout_schedule(ctx, SUPPORT, account, "daily", None, "Merchant asked for daily payouts again")
+    assert sdk(emulator).v1.accounts.retrieve(account).settings.payouts.schedule.interval == "manual"
+    row = _audit(ctx, "payout_schedule", account)[0]
+    assert row.result == "denied" and "held by the risk team" in row.error and row.actor_email == SUPPORT.email
+    actions.resume_payouts(ctx, RISK, account, REASON)
+    set_payout_schedule(ctx, SUPPORT, account, "weekly", None, "Merchant asked for weekly payouts",
+                        weekly_anchor="friday")
+    assert sdk(emulator).v1.accounts.retrieve(account).settings.payouts.schedule.interval == "weekly"
