@@ -28,10 +28,13 @@ def open_account(account_id: str) -> None:
 
 def close_dialog() -> None:
     st.session_state.pop("risk_dialog", None)
+    st.session_state.pop("risk_seen", None)
 
 
-def open_dialog(name: str) -> None:
+def open_dialog(name: str, seen: int = 0) -> None:
+    """Open a dialog, keeping the review as this person saw it: a change someone else makes meanwhile is refused."""
     st.session_state["risk_dialog"] = name
+    st.session_state["risk_seen"] = seen
 
 
 def run_action(fn, *args, **kwargs) -> None:
@@ -119,15 +122,15 @@ def show_queue() -> None:
 
 
 @st.dialog("Start or assign the review", on_dismiss=close_dialog)
-def review_dialog(account_id: str, firing: list[str]) -> None:
+def review_dialog(account_id: str, firing: dict[str, float], seen: int) -> None:
     assignee = st.text_input("Assignee", value=actor.email, key="risk_assignee")
     note = note_box("risk_review_note", "Note (optional)")
     if st.button("Take into review", type="primary"):
-        run_action(review.start_review, actor, account_id, assignee, note, firing=firing)
+        run_action(review.start_review, actor, account_id, assignee, note, firing=firing, seen_event=seen)
 
 
 @st.dialog("Clear the account", on_dismiss=close_dialog)
-def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
+def clear_dialog(account_id: str, firing: dict[str, float], seen: int) -> None:
     st.write("Nothing to act on for now. The account leaves the queue until the date below, and comes back sooner "
              "if a signal fires that is not firing today. Nothing is sent to Stripe.")
     today = date.today()
@@ -173,26 +176,29 @@ def reject_dialog(account_id: str, seen: int) -> None:
 
 def show_controls(risk: queue.AccountRisk) -> None:
     account_id, kind = risk.metrics.id, risk.metrics.type
-    firing = risk.assessment.signals
+    firing = queue.points(risk.assessment)
     state = risk.effective.state
+    seen = risk.stored_review.last_event  # what this person saw: the same click sent twice acts once
     may_review = allowed(actor, review.PERMISSION)
     standard = "Standard accounts carry their own losses" if kind == "standard" else None
     cols = st.columns(4)
-    cols[0].button("Start review" if state != "in_review" else "Reassign", on_click=open_dialog, args=("review",),
+    cols[0].button("Start review" if state != "in_review" else "Reassign", on_click=open_dialog,
+                   args=("review", seen),
                    disabled=not may_review, key="risk_btn_review")
-    cols[1].button("Clear…", on_click=open_dialog, args=("clear",), key="risk_btn_clear",
+    cols[1].button("Clear…", on_click=open_dialog, args=("clear", seen), key="risk_btn_clear",
                    disabled=not may_review or state != "in_review", help="Start the review first")
     if risk.payout_pause:
-        cols[2].button("Resume payouts", on_click=open_dialog, args=("resume",), key="risk_btn_resume",
+        cols[2].button("Resume payouts", on_click=open_dialog, args=("resume", seen), key="risk_btn_resume",
                        disabled=not allowed(actor, "action:pause_payouts"))
     else:
-        cols[2].button("Pause payouts", on_click=open_dialog, args=("pause",), key="risk_btn_pause", help=standard,
+        cols[2].button("Pause payouts", on_click=open_dialog, args=("pause", seen), key="risk_btn_pause",
+                       help=standard,
                        disabled=bool(standard) or not allowed(actor, "action:pause_payouts"))
-    cols[3].button("Reject…", on_click=open_dialog, args=("reject",), key="risk_btn_reject", help=standard,
+    cols[3].button("Reject…", on_click=open_dialog, args=("reject", seen), key="risk_btn_reject", help=standard,
                    disabled=bool(standard) or risk.metrics.status == "rejected"
                    or not allowed(actor, "action:reject_account"))
-    seen = risk.stored_review.last_event  # what this person saw: the same click sent twice acts once
-    dialogs = {"review": lambda: review_dialog(account_id, firing),
+    seen = st.session_state.get("risk_seen", seen)  # as it was when the dialog opened
+    dialogs = {"review": lambda: review_dialog(account_id, firing, seen),
                "clear": lambda: clear_dialog(account_id, firing, seen),
                "pause": lambda: pause_dialog(account_id), "reject": lambda: reject_dialog(account_id, seen),
                "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen)}

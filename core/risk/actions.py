@@ -34,7 +34,7 @@ from core.actions import (
 )
 from core.auth import Actor
 from core.clock import utc_now
-from core.risk import review
+from core.risk import review, rules
 from core.risk.review import Review
 from core.stripe_api import StripeApiError
 
@@ -58,6 +58,13 @@ REJECT_LABELS = {
 REJECT_EFFECT = ("Rejecting stops the account for good: it can no longer take payments (charges_enabled becomes "
                  "false) and Stripe pauses its payouts. Its balance stays with Stripe to cover refunds and disputes.")
 MAX_CLEAR_DAYS = 365
+
+
+def follow_up(now: datetime | None = None) -> datetime:
+    """When an actioned account comes back into review (rules: follow_up_days): a pause or a rejection is not
+    the end of a case (the balance, open disputes and refunds still need someone)."""
+    now = now or utc_now()
+    return now + timedelta(days=rules.value(now.date(), "follow_up_days"))
 
 
 def api_version(ctx: Context) -> str:
@@ -159,6 +166,8 @@ def _pause_params(plan: PausePlan) -> dict[str, Any]:
 
 def pause_payouts(ctx: Context, actor: Actor, plan: PausePlan, reason: str) -> ActionResult:
     """Pause as planned; the review becomes actioned, and what resuming needs is kept."""
+    review.guard(ctx, actor, "pause_payouts", plan.account_id, {"method": plan.method})
+    review.conflict(ctx.store.cursor(), actor, plan.account_id, plan.review_event)
     before = review.review_of(ctx.store.cursor(), plan.account_id)
 
     def record(conn: duckdb.DuckDBPyConnection, _account: Any, audit_id: int) -> None:
@@ -166,7 +175,7 @@ def pause_payouts(ctx: Context, actor: Actor, plan: PausePlan, reason: str) -> A
         conn.execute("INSERT INTO risk_payout_pauses VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                      [plan.account_id, plan.method, previous, utc_now(), actor.email, audit_id])
         review.write_change(conn, actor, plan.account_id, before, "actioned", note=f"Payouts paused: {reason.strip()}",
-                            audit_id=audit_id, assignee=before.assignee or actor.email)
+                            audit_id=audit_id, assignee=before.assignee or actor.email, cleared_until=follow_up())
 
     return perform(
         ctx, actor, "pause_payouts", account_id=plan.account_id, target_id=plan.account_id,
@@ -198,6 +207,7 @@ def resume_payouts(ctx: Context, actor: Actor, account_id: str, reason: str,
     else:
         keep = ("interval", "delay_days", "weekly_anchor", "monthly_anchor")
         params = {"settings": {"payouts": {"schedule": {k: previous[k] for k in keep if previous.get(k) is not None}}}}
+    review.conflict(ctx.store.cursor(), actor, account_id, seen_event)
     before = review.review_of(ctx.store.cursor(), account_id)
 
     def record(conn: duckdb.DuckDBPyConnection, _account: Any, audit_id: int) -> None:
@@ -228,12 +238,13 @@ def reject_account(ctx: Context, actor: Actor, account_id: str, reject_reason: s
     allowed = reject_reasons(api_version(ctx))
     if reject_reason not in allowed:
         raise ActionFailed(f"With API version {api_version(ctx)} the reason must be one of {', '.join(allowed)}.")
+    review.conflict(ctx.store.cursor(), actor, account_id, seen_event)
     before = review.review_of(ctx.store.cursor(), account_id)
 
     def record(conn: duckdb.DuckDBPyConnection, _account: Any, audit_id: int) -> None:
         review.write_change(conn, actor, account_id, before, "actioned",
                             note=f"Rejected ({reject_reason}): {reason.strip()}", audit_id=audit_id,
-                            assignee=before.assignee or actor.email)
+                            assignee=before.assignee or actor.email, cleared_until=follow_up())
 
     return perform(
         ctx, actor, "reject_account", account_id=account_id, target_id=account_id,
@@ -257,14 +268,16 @@ def _until(value: date | datetime) -> datetime:
     return datetime.combine(value + timedelta(days=1), time())
 
 
-def clear(ctx: Context, actor: Actor, account_id: str, until: date | datetime, note: str, firing: list[str],
+def clear(ctx: Context, actor: Actor, account_id: str, until: date | datetime, note: str, firing: review.Firing,
           now: datetime | None = None, seen_event: int | None = None) -> ActionResult:
     """Close a review as nothing to act on, until `until`; it comes back then, or when a new signal fires.
 
     Nothing is sent to Stripe; it still takes core/actions.perform for its permission check, reason,
     once-only key and audit row. `firing` are the signals firing now (remembered: a new one reopens it)."""
-    review.guard(ctx, actor, "clear_review", account_id, {"signals": sorted(firing)})
+    names = sorted(dict(firing) if isinstance(firing, dict) else firing)
+    review.guard(ctx, actor, "clear_review", account_id, {"signals": names})
     now = now or utc_now()
+    review.conflict(ctx.store.cursor(), actor, account_id, seen_event)
     before = review.review_of(ctx.store.cursor(), account_id)
     state = review.effective_state(before, firing, now, {}).state
     if state != "in_review":
@@ -276,13 +289,14 @@ def clear(ctx: Context, actor: Actor, account_id: str, until: date | datetime, n
 
     def record(conn: duckdb.DuckDBPyConnection, _obj: Any, audit_id: int) -> None:
         review.write_change(conn, actor, account_id, before, "cleared", note=note.strip(), audit_id=audit_id,
-                            assignee=before.assignee, cleared_until=ends, cleared_signals=firing)
+                            assignee=before.assignee, cleared_until=ends,
+                            cleared_signals=review.encode_signals(firing))
 
     return perform(
         ctx, actor, "clear_review", account_id=account_id, target_id=account_id,
-        params={"until": ends.isoformat(), "signals": sorted(firing), "review_event": _seen(before, seen_event)},
+        params={"until": ends.isoformat(), "signals": names, "review_event": _seen(before, seen_event)},
         reason=note,
         call=lambda key: None, resync=lambda obj: [], record=record,
         done=lambda obj: ActionResult(audit_id=None, message=(
             f"Cleared until {ends - timedelta(seconds=1):%Y-%m-%d}; it comes back then, or sooner if a new "
-            "signal fires.")))
+            "signal fires or one gets worse.")))

@@ -101,6 +101,18 @@ _CACHE: dict[tuple[Any, ...], list[tuple[AccountMetrics, Assessment]]] = {}
 _LOCK = threading.Lock()
 
 
+def points(a: Assessment) -> dict[str, float]:
+    """The signals firing and their points: what a clearance remembers, and what reopens it when worse."""
+    return {f.signal: f.points for f in a.findings}
+
+
+def _assignee(stored: review.Review | None, seen: review.Effective) -> str | None:
+    """Who holds the review as it is seen (a lapsed clearance is new again, with nobody on it)."""
+    if stored is None or (seen.state != stored.state and seen.state != "in_review"):
+        return None
+    return stored.assignee
+
+
 def measuring_time(now: datetime | None = None) -> datetime:
     """When the numbers are taken: `now` as given, or this hour (UTC), so they are reused within it."""
     return now or utc_now().replace(minute=0, second=0, microsecond=0)
@@ -128,7 +140,7 @@ def refresh_after_sync(store: Store, now: datetime | None = None) -> list[str]:
     accounts that have come back. Returns those accounts. Never raises: the sync itself succeeded."""
     try:
         pairs = assessed(store.cursor(), now)
-        firing = {m.id: a.signals for m, a in pairs}
+        firing = {m.id: points(a) for m, a in pairs}
         return review.reopen_due(store, firing, now or utc_now(), SIGNALS)
     except Exception:  # a bug here must not turn a good sync into a failed one; the page recomputes
         log.exception("risk queue refresh after sync failed")
@@ -160,7 +172,7 @@ def _row(m: AccountMetrics, a: Assessment, stored: review.Review | None, seen: r
     return QueueRow(
         account=m.id, business_name=m.business_name, email=m.email, country=m.country, type=m.type, status=m.status,
         score=a.score, findings=a.findings, review_state=seen.state, review_why=seen.why,
-        assignee=stored.assignee if stored and seen.state == stored.state else None,
+        assignee=_assignee(stored, seen),
         cleared_until=stored.cleared_until if stored and seen.state == "cleared" else None, payouts_paused=paused,
         volume_recent={v.currency: v.recent for v in m.volumes if v.recent}, dispute_activity=m.worst_month, metrics=m,
         lane=lane(m, a))
@@ -186,8 +198,8 @@ def queue(db: duckdb.DuckDBPyConnection, filters: QueueFilters, now: datetime | 
     total = 0
     for m, a in pairs:
         mine = stored.get(m.id)
-        seen = review.effective_state(mine, a.signals, when, SIGNALS)
-        assignee = mine.assignee if mine and seen.state == mine.state else None
+        seen = review.effective_state(mine, points(a), when, SIGNALS)
+        assignee = _assignee(mine, seen)
         if not _keep(filters, m, a, seen.state, assignee):
             continue
         total += 1
@@ -308,7 +320,7 @@ def account_risk(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime |
     told = story(db, account_id, m.now, m.shared_with)
     return AccountRisk(
         metrics=m, assessment=a, stored_review=stored,
-        effective=review.effective_state(stored if stored.last_event else None, a.signals, when, SIGNALS),
+        effective=review.effective_state(stored if stored.last_event else None, points(a), when, SIGNALS),
         history=review.history(db, account_id), notes=audit.notes(db, account_id), months=told.months,
         disputes=told.disputes, refunds=told.refunds, linked=told.linked,
         payout_pause=review.payout_pause(db, account_id))

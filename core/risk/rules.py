@@ -109,6 +109,8 @@ RULES: tuple[Rule, ...] = (
               "listed under 'watch', out of the queue."),
     Rule(key="severe_points", label="one signal of 20 points", value=20, unit="count", applies_from=None,
          source=POLICY, note="A single signal this strong makes a case whatever the score."),
+    Rule(key="follow_up_days", label="a follow-up in 14 days", value=14, unit="days", applies_from=None,
+         source=POLICY, note="A paused or rejected account comes back into review after this many days."),
     Rule(key="refund_rate", label="our 10% refund line", value=0.10, unit="ratio", applies_from=None,
          source=POLICY, note="Share of settled charges in the window that were refunded, fully or partly."),
     Rule(key="risky_share", label="our 10% risky-charge line", value=0.10, unit="ratio", applies_from=None,

@@ -7,7 +7,8 @@ at `full_at` times the line all of it, on a log scale), and the evidence grows w
 scale, all of it at `evidence` events). A ratio fires only from a minimum count (rules: min_disputes,
 min_events), shown in the reason. So one dispute on three sales does not fire, and 500 of 5,000 outranks
 3 of 200. The card networks' own lines (Visa's VAMP on Visa card-not-present sales, Mastercard's ECM/HECM on
-last month's Mastercard sales) add their own points, fully only where the program would count the merchant. The score is the sum, capped at 100; the reasons are sorted by the points they
+last month's Mastercard sales) add their own points, fully only where the program would count the merchant.
+The score is the sum, capped at 100; the reasons are sorted by the points they
 added. Nothing here reads the database: `assess(metrics)` is a pure function.
 """
 from __future__ import annotations
@@ -378,7 +379,8 @@ def shared_bank(m: AccountMetrics) -> Finding | None:
 
 
 CHECKS: tuple[Callable[[AccountMetrics], Finding | None], ...] = (
-    dispute_activity, network_program, dispute_rate, refund_rate, risky_charges, past_due, deadline_soon, disabled, volume_spike,
+    dispute_activity, network_program, dispute_rate, refund_rate, risky_charges, past_due, deadline_soon, disabled,
+    volume_spike,
     young_high_volume, volume_drop, failed_payouts, negative_balance, shared_bank,
 )
 

@@ -196,7 +196,8 @@ SELECT a.id, a.business_name, a.email, a.country, a.type, {STATUS_SQL} AS status
        coalesce(r.refunded, 0) AS refunded, coalesce(r.disputed, 0) AS disputed,
        coalesce(r.recent_charges, 0) AS recent_charges, coalesce(r.baseline_charges, 0) AS baseline_charges,
        coalesce(r.lifetime_charges, 0) AS lifetime_charges, coalesce(v.volumes, []) AS volumes,
-       coalesce(r.inquired, 0) AS inquired, coalesce(w.brand_months, []) AS brand_months, coalesce(f.failed_payouts, 0) AS failed_payouts, f.last_failed_payout,
+       coalesce(r.inquired, 0) AS inquired, coalesce(w.brand_months, []) AS brand_months,
+       coalesce(f.failed_payouts, 0) AS failed_payouts, f.last_failed_payout,
        coalesce(n.negative, []) AS negative_balances, coalesce(s.shared_with, []) AS shared_with,
        coalesce(s.shared_with_rejected, []) AS shared_with_rejected
 FROM connected_accounts a
