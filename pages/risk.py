@@ -96,7 +96,8 @@ def show_queue() -> None:
                        "reasons": st.column_config.TextColumn("Top reasons", width="large"),
                        "business_name": "Business name", "account": "Account", "volume_30d": "Volume (30 d)",
                        "dispute_activity": "Dispute activity (worst recent month)", "review": "Review",
-                       "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type"})
+                       "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type",
+                       "exposure": "Exposure left"})
     if table.selection.rows:
         open_account(page.rows[table.selection.rows[0]].account)
         st.rerun()
@@ -174,6 +175,15 @@ def reject_dialog(account_id: str, seen: int) -> None:
         run_action(actions.reject_account, actor, account_id, choice, reason, seen_event=seen)
 
 
+@st.dialog("Unreject the account", on_dismiss=close_dialog)
+def unreject_dialog(account_id: str, seen: int) -> None:
+    st.info("Reverses the platform's own rejection: Stripe re-enables the charges and payouts the rejection "
+            "disabled (other restrictions stay). The account goes back into review.", icon=":material/undo:")
+    reason = note_box("risk_unreject_note", "Reason (required, goes in the audit log)")
+    if st.button("Unreject account", type="primary"):
+        run_action(actions.unreject_account, actor, account_id, reason, seen_event=seen)
+
+
 def show_controls(risk: queue.AccountRisk) -> None:
     account_id, kind = risk.metrics.id, risk.metrics.type
     firing = queue.points(risk.assessment)
@@ -194,14 +204,22 @@ def show_controls(risk: queue.AccountRisk) -> None:
         cols[2].button("Pause payouts", on_click=open_dialog, args=("pause", seen), key="risk_btn_pause",
                        help=standard,
                        disabled=bool(standard) or not allowed(actor, "action:pause_payouts"))
-    cols[3].button("Reject…", on_click=open_dialog, args=("reject", seen), key="risk_btn_reject", help=standard,
-                   disabled=bool(standard) or risk.metrics.status == "rejected"
-                   or not allowed(actor, "action:reject_account"))
+    version = act(actions.api_version)
+    if risk.metrics.status == "rejected" and actions.can_unreject(version, risk.metrics.disabled_reason):
+        cols[3].button("Unreject…", on_click=open_dialog, args=("unreject", seen), key="risk_btn_unreject",
+                       disabled=not allowed(actor, "action:reject_account"),
+                       help=f"API version {version} can reverse the platform's own rejections")
+    else:
+        refused = standard or risk.reject_refused
+        cols[3].button("Reject…", on_click=open_dialog, args=("reject", seen), key="risk_btn_reject", help=refused,
+                       disabled=bool(refused) or risk.metrics.status == "rejected"
+                       or not allowed(actor, "action:reject_account"))
     seen = st.session_state.get("risk_seen", seen)  # as it was when the dialog opened
     dialogs = {"review": lambda: review_dialog(account_id, firing, seen),
                "clear": lambda: clear_dialog(account_id, firing, seen),
                "pause": lambda: pause_dialog(account_id), "reject": lambda: reject_dialog(account_id, seen),
-               "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen)}
+               "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen),
+               "unreject": lambda: unreject_dialog(account_id, seen)}
     which = st.session_state.get("risk_dialog")
     if which in dialogs:
         dialogs[which]()
@@ -227,6 +245,8 @@ def show_header(risk: queue.AccountRisk) -> None:
     if risk.payout_pause:
         st.info(f"Payouts paused by Connect Ops with {actions.PAUSE_METHOD_WORDS[risk.payout_pause['method']]}.",
                 icon=":material/pause_circle:")
+    if m.status == "rejected" or risk.exposure:
+        st.caption(f"Exposure left: {md(risk.exposure or 'nothing (no balance, open dispute or pending refund)')}")
     for finding in risk.assessment.findings:
         st.markdown(f"- **+{finding.points:g}** {md(finding.reason)}")
     if not risk.assessment.findings:

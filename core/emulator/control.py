@@ -91,7 +91,10 @@ def set_requirements(state: Any, now: int, account: dict[str, Any], params: dict
     if "current_deadline" in params:
         requirements["current_deadline"] = int(params["current_deadline"]) if params["current_deadline"] else None
     changes: dict[str, Any] = {"requirements": requirements}
-    if requirements.get("past_due"):
+    if str(params.get("disabled_reason") or "").startswith("rejected."):  # Stripe itself rejects the account
+        requirements["disabled_reason"] = str(params["disabled_reason"])
+        changes.update(charges_enabled=False, payouts_enabled=False)
+    elif requirements.get("past_due"):
         requirements["disabled_reason"] = "requirements.past_due"
         changes.update(charges_enabled=False, payouts_enabled=False)
     elif str(requirements.get("disabled_reason") or "").startswith("requirements."):

@@ -12,8 +12,18 @@ What the configured API version (STRIPE_API_VERSION, else the SDK's own) allows 
 * Reject reasons: `fraud`, `terms_of_service`, `other`; from 2026-09-30.endive, `fraud` is four reasons and
   `credit` is added (https://docs.stripe.com/changelog/endive/2026-09-30/updated-reject-reason-codes).
 
-Standard accounts are refused: their platform is not liable for their negative balances, so Stripe lets it
-neither pause their payouts nor reject them (https://docs.stripe.com/api/account/reject).
+* Rejections read `rejected.platform_fraud` (and `_terms_of_service`, `_other`) from 2026-09-30.endive when the
+  platform made them (https://docs.stripe.com/changelog/endive/2026-09-30/platform-rejection-reasons).
+* Unreject (`POST /v1/accounts/{id}/unreject`) exists from 2026-07-29.dahlia and reverses only the platform's
+  own rejections (https://docs.stripe.com/changelog/dahlia/2026-07-29/unreject-connected-account-endpoint).
+
+Who may be rejected: only accounts whose platform is liable for negative balances
+(https://docs.stripe.com/api/account/reject), read from the account's `controller.losses.payments`. Under every
+version Standard accounts are not (Stripe bears their losses, and the platform may neither pause their
+payouts nor reject them); before 2026-11-18 every Custom and Express account is; from 2026-11-18.endive an
+Express account may be created with Stripe bearing its losses
+(https://docs.stripe.com/changelog/endive/2026-11-18/express-accounts-v1-stripe-owned-pricing-negative-balance-liability),
+and then it cannot be rejected either (its payouts can still be paused: the platform still sets its schedule).
 """
 from __future__ import annotations
 
@@ -82,15 +92,26 @@ def reject_reasons(version: str) -> tuple[str, ...]:
 
 def _account(ctx: Context, account_id: str) -> dict[str, Any]:
     found = ctx.store.cursor().execute(
-        "SELECT type, requirements_disabled_reason FROM connected_accounts WHERE id = ? AND account IS NULL",
-        [account_id]).fetchall()
+        "SELECT type, requirements_disabled_reason, json_extract_string(raw, '$.controller.losses.payments') "
+        "FROM connected_accounts WHERE id = ? AND account IS NULL", [account_id]).fetchall()
     row = found[0] if found else None
     if row is None:
         raise ActionFailed(f"No connected account {account_id} in the synced data.")
     if row[0] == "standard":
         raise ActionFailed("Standard accounts carry their own losses: Stripe lets the platform neither pause their "
                            "payouts nor reject them.")
-    return {"type": row[0], "disabled_reason": row[1]}
+    return {"type": row[0], "disabled_reason": row[1], "losses": row[2] or "application"}
+
+
+def may_reject(account: dict[str, Any]) -> str | None:
+    """Why this account may not be rejected (None: it may): only where the platform bears its losses."""
+    if account["type"] == "standard":
+        return "Standard accounts carry their own losses: the platform may not reject them."
+    if account.get("losses") == "stripe":
+        return ("Stripe bears this account's losses (controller.losses.payments is stripe, possible for Express "
+                "accounts from API version 2026-11-18): only accounts whose platform is liable for negative "
+                "balances can be rejected.")
+    return None
 
 
 def _update(ctx: Context, account_id: str, params: dict[str, Any]) -> Any:
@@ -233,6 +254,9 @@ def reject_account(ctx: Context, actor: Actor, account_id: str, reject_reason: s
     """POST /v1/accounts/{id}/reject with a reason the configured API version accepts."""
     review.guard(ctx, actor, "reject_account", account_id, {"reason": reject_reason})
     account = _account(ctx, account_id)
+    refused = may_reject(account)
+    if refused:
+        raise ActionFailed(refused)
     if str(account["disabled_reason"] or "").startswith("rejected."):
         raise ActionFailed(f"{account_id} is already rejected ({account['disabled_reason']}).")
     allowed = reject_reasons(api_version(ctx))
@@ -300,3 +324,47 @@ def clear(ctx: Context, actor: Actor, account_id: str, until: date | datetime, n
         done=lambda obj: ActionResult(audit_id=None, message=(
             f"Cleared until {ends - timedelta(seconds=1):%Y-%m-%d}; it comes back then, or sooner if a new "
             "signal fires or one gets worse.")))
+
+
+# --- unreject ---------------------------------------------------------------------------------------------
+
+UNREJECT_SINCE = "2026-07-29"  # POST /v1/accounts/{id}/unreject (see the module docstring)
+
+
+def can_unreject(version: str, disabled_reason: str | None) -> bool:
+    """Whether to offer unreject: the version has it, and the account is rejected (from 2026-09-30 the reason
+    says who rejected it, and only the platform's own rejections can be reversed)."""
+    reason = str(disabled_reason or "")
+    if version[:10] < UNREJECT_SINCE or not reason.startswith("rejected."):
+        return False
+    return reason.startswith("rejected.platform_") if version[:10] >= REASONS_SPLIT else True
+
+
+def unreject_account(ctx: Context, actor: Actor, account_id: str, reason: str,
+                     seen_event: int | None = None) -> ActionResult:
+    """Reverse the platform's own rejection; the account goes back into review."""
+    review.guard(ctx, actor, "reject_account", account_id, {"unreject": True})
+    account = _account(ctx, account_id)
+    version = api_version(ctx)
+    if version[:10] < UNREJECT_SINCE:
+        raise ActionFailed(f"API version {version} has no unreject (it exists from 2026-07-29.dahlia); ask Stripe "
+                           "support, or configure a newer STRIPE_API_VERSION.")
+    if not can_unreject(version, account["disabled_reason"]):
+        raise ActionFailed(f"{account_id} is not rejected by the platform ({account['disabled_reason'] or 'enabled'}): "
+                           "only the platform's own rejections can be reversed.")
+    review.conflict(ctx.store.cursor(), actor, account_id, seen_event)
+    before = review.review_of(ctx.store.cursor(), account_id)
+
+    def record(conn: duckdb.DuckDBPyConnection, _account: Any, audit_id: int) -> None:
+        review.write_change(conn, actor, account_id, before, "in_review", note=f"Unrejected: {reason.strip()}",
+                            audit_id=audit_id, assignee=actor.email)
+
+    return perform(
+        ctx, actor, "reject_account", account_id=account_id, target_id=account_id,
+        params={"unreject": True, "review_event": _seen(before, seen_event)}, reason=reason,
+        call=lambda key: ctx.api.call("POST", f"/v1/accounts/{account_id}/unreject", lambda: ctx.api.client.v1
+                                      .accounts.unreject(account_id, options=request_options(key))),
+        resync=_resynced, record=record,
+        done=lambda obj: ActionResult(audit_id=None, message=(
+            f"Unrejected: charges enabled {obj.charges_enabled}, payouts enabled {obj.payouts_enabled}; the account "
+            "is back in review.")))

@@ -228,12 +228,39 @@ def activity_text(month: DisputeMonth | None) -> str:
     return f"{_pct(month.ratio) or '-'} {month.month:%b %Y} ({month.disputes}/{month.settled})"
 
 
+def _per_currency(items: list[tuple[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for currency, amount in items:
+        total[currency] = total.get(currency, 0) + amount
+    return total
+
+
+def exposure(m: AccountMetrics) -> str:
+    """What a rejected (or any) account still exposes the platform to: its balance, open disputes and pending
+    refunds, per currency (never summed across currencies). Empty when nothing is left."""
+    parts = []
+    if m.balances:
+        parts.append(f"balance {format_amounts(m.balances)}")
+    for items, word in ((m.open_disputes, "open dispute"), (m.pending_refunds, "pending refund")):
+        if items:
+            parts.append(f"{len(items)} {word}{'s' if len(items) > 1 else ''} ({format_amounts(_per_currency(items))})")
+    return "; ".join(parts)
+
+
+def reject_refused(m: AccountMetrics) -> str | None:
+    """Why the platform may not reject this account (core/risk/actions.may_reject reads the same facts)."""
+    from core.risk.actions import may_reject  # (actions imports the Stripe client: only when asked)
+
+    return may_reject({"type": m.type, "losses": m.losses_payments or "application"})
+
+
 def table_rows(rows: list[QueueRow]) -> list[dict[str, Any]]:
     """Rows for the page's table (merchant-written names are shown by the page as text, never markup)."""
     return [{"score": r.score, "reasons": " · ".join(r.reasons[:2]), "status": LABELS.get(r.status, r.status),
              "business_name": r.business_name, "account": r.account, "country": r.country, "type": r.type,
              "volume_30d": format_amounts(r.volume_recent), "dispute_activity": activity_text(r.dispute_activity),
-             "review": review.STATE_LABELS[r.review_state], "assignee": r.assignee or ""} for r in rows]
+             "review": review.STATE_LABELS[r.review_state], "assignee": r.assignee or "",
+             "exposure": exposure(r.metrics)} for r in rows]
 
 
 CSV_COLUMNS = ("account", "score", "review_state", "assignee", "cleared_until", "business_name", "email", "status",
@@ -261,6 +288,7 @@ def measures(m: AccountMetrics) -> dict[str, Any]:
             "failed_payouts": m.failed_payouts, "negative_balances": m.negative_balances,
             "shared_with": m.shared_with, "shared_with_rejected": m.shared_with_rejected,
             "requirements_past_due": m.past_due, "disabled_reason": m.disabled_reason,
+            "balances": m.balances, "open_disputes": len(m.open_disputes), "pending_refunds": len(m.pending_refunds),
             "age_days": None if m.age_days is None else round(m.age_days, 1)}
 
 
@@ -307,6 +335,8 @@ class AccountRisk(BaseModel):
     refunds: list[dict[str, Any]]
     linked: list[dict[str, Any]]
     payout_pause: dict[str, Any] | None
+    exposure: str = ""                 # balance, open disputes, pending refunds (what a rejection leaves)
+    reject_refused: str | None = None  # why the platform may not reject it, if it may not
 
 
 def account_risk(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime | None = None) -> AccountRisk | None:
@@ -323,4 +353,4 @@ def account_risk(db: duckdb.DuckDBPyConnection, account_id: str, now: datetime |
         effective=review.effective_state(stored if stored.last_event else None, points(a), when, SIGNALS),
         history=review.history(db, account_id), notes=audit.notes(db, account_id), months=told.months,
         disputes=told.disputes, refunds=told.refunds, linked=told.linked,
-        payout_pause=review.payout_pause(db, account_id))
+        payout_pause=review.payout_pause(db, account_id), exposure=exposure(m), reject_refused=reject_refused(m))

@@ -66,6 +66,10 @@ class AccountMetrics(BaseModel):
     failed_payouts: int = 0
     last_failed_payout: datetime | None = None
     negative_balances: dict[str, int] = {}   # currency -> minor units below zero
+    balances: dict[str, int] = {}            # currency -> minor units, available + pending, every non-zero one
+    open_disputes: list[tuple[str, int]] = []    # (currency, minor units) of each dispute still open
+    pending_refunds: list[tuple[str, int]] = []  # (currency, minor units) of each refund not yet through
+    losses_payments: str | None = None       # controller.losses.payments: who bears negative balances
     shared_with: list[str] = []              # other accounts paying out to one of its bank accounts
     shared_with_rejected: list[str] = []     # ... of which rejected
     now: datetime
@@ -169,10 +173,22 @@ failed AS (
     SELECT account AS merchant, count(*) AS failed_payouts, max(created) AS last_failed_payout FROM payouts
     WHERE account IS NOT NULL AND status = 'failed' AND created >= $failed_since GROUP BY 1
 ),
-negative AS (
-    SELECT account AS merchant, list({{'currency': currency, 'amount': amount}} ORDER BY currency) AS negative
+negative AS (      -- every balance (for a rejected account's exposure), and the ones below zero
+    SELECT account AS merchant,
+           list({{'currency': currency, 'amount': amount}} ORDER BY currency) FILTER (WHERE amount < 0) AS negative,
+           list({{'currency': currency, 'amount': amount}} ORDER BY currency) FILTER (WHERE amount <> 0) AS balances
     FROM (SELECT account, currency, coalesce(available, 0) + pending AS amount FROM ({BALANCES_SQL}))
-    WHERE amount < 0 GROUP BY 1
+    GROUP BY 1
+),
+open_disputes AS ( -- still open (inquiries included: money may yet move)
+    SELECT cm.merchant, list({{'currency': d.currency, 'amount': d.amount}}) AS open_disputes
+    FROM disputes d JOIN cm ON cm.id = d.charge_id
+    WHERE d.status IN ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')
+    GROUP BY 1
+),
+pending_refunds AS (
+    SELECT cm.merchant, list({{'currency': r.currency, 'amount': r.amount}}) AS pending_refunds
+    FROM refunds r JOIN cm ON cm.id = r.charge_id WHERE r.status IN ('pending', 'requires_action') GROUP BY 1
 ),
 fingerprints AS (
     SELECT id, requirements_disabled_reason AS reason,
@@ -198,7 +214,10 @@ SELECT a.id, a.business_name, a.email, a.country, a.type, {STATUS_SQL} AS status
        coalesce(r.lifetime_charges, 0) AS lifetime_charges, coalesce(v.volumes, []) AS volumes,
        coalesce(r.inquired, 0) AS inquired, coalesce(w.brand_months, []) AS brand_months,
        coalesce(f.failed_payouts, 0) AS failed_payouts, f.last_failed_payout,
-       coalesce(n.negative, []) AS negative_balances, coalesce(s.shared_with, []) AS shared_with,
+       coalesce(n.negative, []) AS negative_balances, coalesce(n.balances, []) AS balances,
+       coalesce(od.open_disputes, []) AS open_disputes, coalesce(pr.pending_refunds, []) AS pending_refunds,
+       json_extract_string(a.raw, '$.controller.losses.payments') AS losses_payments,
+       coalesce(s.shared_with, []) AS shared_with,
        coalesce(s.shared_with_rejected, []) AS shared_with_rejected
 FROM connected_accounts a
 LEFT JOIN rates r ON r.merchant = a.id
@@ -206,6 +225,8 @@ LEFT JOIN volumes v ON v.merchant = a.id
 LEFT JOIN brand_months w ON w.merchant = a.id
 LEFT JOIN failed f ON f.merchant = a.id
 LEFT JOIN negative n ON n.merchant = a.id
+LEFT JOIN open_disputes od ON od.merchant = a.id
+LEFT JOIN pending_refunds pr ON pr.merchant = a.id
 LEFT JOIN shared s ON s.merchant = a.id
 WHERE a.account IS NULL {{account_filter}}
 ORDER BY a.id"""
@@ -229,6 +250,9 @@ def with_views(m: AccountMetrics) -> AccountMetrics:
 
 def _metrics(row: dict[str, Any], now: datetime) -> AccountMetrics:
     row["negative_balances"] = {b["currency"]: int(b["amount"]) for b in row["negative_balances"]}
+    row["balances"] = {b["currency"]: int(b["amount"]) for b in row["balances"]}
+    for key in ("open_disputes", "pending_refunds"):
+        row[key] = [(d["currency"], int(d["amount"] or 0)) for d in row[key]]
     row["brand_months"] = [dict(b, month=b["month"].date() if isinstance(b["month"], datetime) else b["month"])
                            for b in row["brand_months"]]
     return with_views(AccountMetrics(**row, now=now))

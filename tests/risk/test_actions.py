@@ -11,8 +11,11 @@ import stripe
 
 from core import audit
 from core.actions import ActionFailed, Context
+from core.app.runtime import run_sync
 from core.auth import Actor, PermissionDenied, Role
 from core.risk import actions, review
+from core.settings import Settings
+from tests.mirror.test_sync import control
 from tests.risk.conftest import api, sdk
 
 RISK = Actor(email="rita@risk.example.com", name="Rita", role=Role.RISK)
@@ -115,10 +118,11 @@ def test_reject_with_the_reasons_of_the_configured_version(world) -> None:
         actions.reject_account(ctx, RISK, account, "fraud", REASON)  # gone since 2026-09-30
     result = actions.reject_account(ctx, RISK, account, "fraud_no_intent_to_fulfill", REASON)
     assert "no intent to deliver" in result.message
-    live = sdk(emulator).v1.accounts.retrieve(account)
-    assert live.requirements.disabled_reason == "rejected.fraud"
+    live = sdk(emulator).v1.accounts.retrieve(account)  # the SDK's own version, 2026-10-28: after the split
+    assert live.requirements.disabled_reason == "rejected.platform_fraud", "the platform rejected it"
     assert live.charges_enabled is False and live.payouts_enabled is False
-    assert _mirrored(ctx, account, "requirements_disabled_reason") == "rejected.fraud"
+    assert _mirrored(ctx, account, "requirements_disabled_reason") == "rejected.platform_fraud"
+    assert sdk(emulator, OLD).v1.accounts.retrieve(account).requirements.disabled_reason == "rejected.fraud"
     row = _audit(ctx, "reject_account", account)[0]
     assert row.result == "succeeded" and row.params["reason"] == "fraud_no_intent_to_fulfill"
     assert review.review_of(ctx.store.cursor(), account).state == "actioned"
@@ -135,7 +139,8 @@ def test_reject_on_an_older_version_uses_fraud(world) -> None:
     with pytest.raises(ActionFailed, match="must be one of fraud, terms_of_service, other"):
         actions.reject_account(old, RISK, account, "fraud_other", REASON)
     actions.reject_account(old, RISK, account, "fraud", REASON)
-    assert sdk(emulator).v1.accounts.retrieve(account).requirements.disabled_reason == "rejected.fraud"
+    assert sdk(emulator, OLD).v1.accounts.retrieve(account).requirements.disabled_reason == "rejected.fraud"
+    assert _mirrored(old, account, "requirements_disabled_reason") == "rejected.fraud", "read at the old version"
     with pytest.raises(stripe.InvalidRequestError, match="fraud, terms_of_service, other"):  # the emulator agrees
         sdk(emulator, OLD).v1.accounts.reject(_usable(old), params={"reason": "credit"})
 
@@ -210,3 +215,61 @@ def test_a_support_agent_cannot_undo_a_risk_pause(world) -> None:
     set_payout_schedule(ctx, SUPPORT, account, "weekly", None, "Merchant asked for weekly payouts",
                         weekly_anchor="friday")
     assert sdk(emulator).v1.accounts.retrieve(account).settings.payouts.schedule.interval == "weekly"
+
+
+UNREJECT_VERSION = "2026-07-29.dahlia"
+
+
+def _resync(ctx: Context, emulator: Any) -> None:
+    """The incremental sync the app runs, so the mirror sees what changed at the emulator."""
+    settings = Settings(stripe_api_key=emulator.api_key, stripe_api_base=emulator.base_url,
+                        connect_ops_db=ctx.store.path, connect_ops_max_rps=400, connect_ops_max_rps_per_endpoint=400)
+    run_sync(settings, ctx.store)
+
+
+def test_unreject_by_version(world) -> None:
+    """Unreject exists from 2026-07-29 and reverses only the platform's own rejections; from 2026-09-30 the
+    disabled reason says which rejections those are."""
+    ctx, emulator = world
+    account = _usable(ctx)
+    actions.reject_account(ctx, RISK, account, "fraud_other", REASON)
+    old = Context(ctx.store, api(emulator, OLD))
+    assert not actions.can_unreject(OLD, "rejected.fraud")
+    with pytest.raises(ActionFailed, match="no unreject"):
+        actions.unreject_account(old, RISK, account, "Merchant proved its identity, case RISK-9")
+    with pytest.raises(stripe.InvalidRequestError):  # the emulator agrees: no such endpoint on that version
+        sdk(emulator, OLD).v1.accounts.unreject(account)
+    assert actions.can_unreject(actions.api_version(ctx), "rejected.platform_fraud")
+    result = actions.unreject_account(ctx, RISK, account, "Merchant proved its identity, case RISK-9")
+    assert "Unrejected: charges enabled True, payouts enabled True" in result.message
+    live = sdk(emulator).v1.accounts.retrieve(account)
+    assert live.requirements.disabled_reason is None and live.charges_enabled is True
+    assert review.review_of(ctx.store.cursor(), account).state == "in_review"
+    assert _audit(ctx, "reject_account", account)[0].params["unreject"] is True
+    stripes = _usable(ctx)  # rejected by Stripe itself (the emulator's control), not by the platform
+    control(emulator, "POST", f"/_emulator/accounts/{stripes}/requirements", disabled_reason="rejected.fraud")
+    assert sdk(emulator).v1.accounts.retrieve(stripes).requirements.disabled_reason == "rejected.fraud"
+    _resync(ctx, emulator)
+    assert not actions.can_unreject(actions.api_version(ctx), "rejected.fraud")
+    with pytest.raises(ActionFailed, match="only the platform's own rejections"):
+        actions.unreject_account(ctx, RISK, stripes, "Looks fine now")
+    with pytest.raises(stripe.InvalidRequestError, match="rejected by Stripe"):
+        sdk(emulator, UNREJECT_VERSION).v1.accounts.unreject(stripes)
+
+
+def test_express_accounts_whose_losses_stripe_bears_cannot_be_rejected(world) -> None:
+    """From 2026-11-18 an Express account may have Stripe bear its losses; only accounts whose platform is liable
+    may be rejected. Before that version such an account cannot be created."""
+    ctx, emulator = world
+    params = {"type": "express", "country": "US", "email": "liability@example.com",
+              "controller": {"losses": {"payments": "stripe"}}}
+    with pytest.raises(stripe.InvalidRequestError, match="2026-11-18"):
+        sdk(emulator).v1.accounts.create(params=params)  # the SDK's 2026-10-28
+    created = sdk(emulator, "2026-11-18.endive").v1.accounts.create(params=params)
+    assert created.controller.losses.payments == "stripe"
+    _resync(ctx, emulator)
+    with pytest.raises(ActionFailed, match="Stripe bears this account's losses"):
+        actions.reject_account(ctx, RISK, created.id, "fraud_other", REASON)
+    with pytest.raises(stripe.InvalidRequestError, match="liable for negative balances"):
+        sdk(emulator).v1.accounts.reject(created.id, params={"reason": "fraud_other"})
+    actions.plan_pause(ctx, created.id, RISK)  # its payouts can still be paused

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from core.emulator.launcher import start_emulator
-from core.risk.queue import QueueFilters, queue
+from core.risk.queue import QueueFilters, queue, table_rows
 from tests.risk.conftest import demo_profiles, synced_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,9 @@ def test_the_demo_queue_holds_only_material_cases(mirror: Path) -> None:
     assert set(NOT_CASES) <= watched and not set(NOT_CASES) & set(names)
     assert rejected.rows and all(r.metrics.disabled_reason.startswith("rejected.") for r in rejected.rows)
     assert not {r.account for r in rejected.rows} & {r.account for r in cases.rows + watch.rows}
+    spiked = next(r for r in rejected.rows if r.signals[0] == "volume_spike")  # rejected outside the app: scores 20
+    assert spiked.score >= 15, "it would be a case, but it is rejected: out of the queue, its exposure in view"
+    assert table_rows([spiked])[0]["exposure"].startswith("balance USD "), table_rows([spiked])[0]
     fresh = next(r for r in everything.rows if r.business_name == "Fresh Start Studio")
     assert fresh.signals == ["young_high_volume"], "1 dispute on its first month's sales: no Mastercard ratio"
     bust_out = cases.rows[0]

@@ -130,7 +130,7 @@ CASES = [  # (signal, crafted account, words its reason must hold)
     ("past_due", "past_due", ["1 requirement past due", "individual.id_number"]),
     ("disabled", "past_due", ["requirements.past_due"]),
     ("deadline_soon", "deadline", ["2 requirements due by"]),
-    ("disabled", "rejected", ["rejected.fraud"]),
+    ("disabled", "rejected", ["rejected.platform_fraud", "Rejected by the platform"]),  # the SDK's 2026-10-28
     ("young_high_volume", "young", ["3 settled charges", "12,000.00"]),
     ("volume_spike", "spike", ["times its baseline"]),
     ("volume_drop", "drop", ["of its baseline", "$0.00"]),
