@@ -13,7 +13,7 @@ from core.app.st_runtime import act, page_header, query
 from core.app.text import NAME_LIMIT, md, md_code, visible
 from core.auth import PermissionDenied, allowed
 from core.money import with_money
-from core.risk import actions, charts, queue, review, rules
+from core.risk import actions, cases, charts, queue, review, rules
 from core.risk.score import SIGNALS, weights_table
 from core.support.actions import add_note
 
@@ -97,12 +97,14 @@ def show_queue() -> None:
                        "business_name": "Business name", "account": "Account", "volume_30d": "Volume (30 d)",
                        "dispute_activity": "Dispute activity (worst recent month)", "review": "Review",
                        "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type",
-                       "exposure": "Exposure left"})
+                       "exposure": "Exposure left", "age": "Case age", "due": "Due"})
     if table.selection.rows:
         open_account(page.rows[table.selection.rows[0]].account)
         st.rerun()
     if page.total > len(page.rows):
         st.caption(f"Showing the first {len(page.rows):,}; the export has all {page.total:,}.")
+    if allowed(actor, review.PERMISSION):
+        show_bulk(page.rows)
     store = runtime.store
     st.download_button(f"Export {page.total:,} accounts as CSV", key="risk_csv", icon=":material/download:",
                        data=lambda: queue.queue_csv(queue.queue(store.cursor(), filters, limit=None).rows),
@@ -119,15 +121,42 @@ def show_queue() -> None:
         st.dataframe(weights_table(), hide_index=True, width="stretch")
 
 
+def show_bulk(rows: list[queue.QueueRow]) -> None:
+    """Assign or clear several accounts with one note: each is its own change, with its own audit row."""
+    with st.expander("Bulk: assign or clear several accounts"):
+        labels = {r.account: f"{r.account} · {visible(r.business_name or '', 40)} · score {r.score}" for r in rows}
+        chosen = st.multiselect("Accounts", list(labels), format_func=labels.get, key="risk_bulk_accounts")
+        assignee = st.text_input("Assignee", value=actor.email, key="risk_bulk_assignee")
+        until = st.date_input("Clear until", value=None, key="risk_bulk_until")
+        note = note_box("risk_bulk_note", "Note (required for clearing; goes with every account's change)")
+        seen = {r.account: r for r in rows if r.account in chosen}
+        cols = st.columns(2)
+        if cols[0].button("Assign", key="risk_bulk_assign", disabled=not chosen):
+            bulk_done(act(cases.bulk_assign, actor, {a: r.review_event for a, r in seen.items()}, assignee, note))
+        if cols[1].button("Clear", key="risk_bulk_clear", disabled=not chosen or until is None):
+            firing = {a: ({f.signal: f.points for f in r.findings}, r.review_event) for a, r in seen.items()}
+            bulk_done(act(cases.bulk_clear, actor, firing, until, note))
+
+
+def bulk_done(outcome: dict[str, str]) -> None:
+    failed = {a: m for a, m in outcome.items() if m.startswith("not changed")}
+    lines = [f"- {md_code(a)}: {md(m)}" for a, m in outcome.items()]
+    st.session_state["risk_flash"] = ("error" if failed else "ok", "\n".join(lines))
+    st.rerun()
+
+
 # --------------------------------------------------------------------------- one account
 
 
 @st.dialog("Start or assign the review", on_dismiss=close_dialog)
-def review_dialog(account_id: str, firing: dict[str, float], seen: int) -> None:
+def review_dialog(account_id: str, firing: dict[str, float], seen: int, holder: str | None) -> None:
     assignee = st.text_input("Assignee", value=actor.email, key="risk_assignee")
     note = note_box("risk_review_note", "Note (optional)")
+    take_over = bool(holder and holder != actor.email) and st.checkbox(
+        f"Take the case over from {holder}", key="risk_take_over")
     if st.button("Take into review", type="primary"):
-        run_action(review.start_review, actor, account_id, assignee, note, firing=firing, seen_event=seen)
+        run_action(review.start_review, actor, account_id, assignee, note, firing=firing, seen_event=seen,
+                   take_over=take_over)
 
 
 @st.dialog("Clear the account", on_dismiss=close_dialog)
@@ -215,7 +244,8 @@ def show_controls(risk: queue.AccountRisk) -> None:
                        disabled=bool(refused) or risk.metrics.status == "rejected"
                        or not allowed(actor, "action:reject_account"))
     seen = st.session_state.get("risk_seen", seen)  # as it was when the dialog opened
-    dialogs = {"review": lambda: review_dialog(account_id, firing, seen),
+    holder = risk.stored_review.assignee if state == "in_review" else None
+    dialogs = {"review": lambda: review_dialog(account_id, firing, seen, holder),
                "clear": lambda: clear_dialog(account_id, firing, seen),
                "pause": lambda: pause_dialog(account_id), "reject": lambda: reject_dialog(account_id, seen),
                "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen),
@@ -275,6 +305,10 @@ def show_history(account_id: str, risk: queue.AccountRisk) -> None:
         st.text("\n".join(visible(line) for line in note.body.splitlines()))
     if not risk.notes:
         st.caption("No notes.")
+    links = cases.evidence_links([n.body for n in risk.notes] + [e.note for e in risk.history])
+    if links:  # links people wrote: shown as links whose text is the URL itself, only http(s)
+        st.dataframe([{"evidence": url} for url in links], hide_index=True, width="stretch",
+                     column_config={"evidence": st.column_config.LinkColumn("Evidence links in notes")})
 
 
 def show_account(account_id: str) -> None:

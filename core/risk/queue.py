@@ -28,7 +28,7 @@ from core.clock import utc_now
 from core.export import csv_text
 from core.mirror.store import Store
 from core.money import format_amounts
-from core.risk import review, rules
+from core.risk import cases, review, rules
 from core.risk.score import SIGNALS, Assessment, Finding, assess
 from core.risk.signals import (
     AccountMetrics,
@@ -75,6 +75,9 @@ class QueueRow(BaseModel):
     dispute_activity: DisputeMonth | None
     metrics: AccountMetrics
     lane: str = "case"                # case (material), watch (something fires, not material), rejected
+    opened_at: datetime | None = None  # when the current case entered the queue (written after each sync)
+    review_event: int = 0              # the review's last event as read: what a change made from this row saw
+    due_at: datetime | None = None
 
     @property
     def reasons(self) -> list[str]:
@@ -141,7 +144,9 @@ def refresh_after_sync(store: Store, now: datetime | None = None) -> list[str]:
     try:
         pairs = assessed(store.cursor(), now)
         firing = {m.id: points(a) for m, a in pairs}
-        return review.reopen_due(store, firing, now or utc_now(), SIGNALS)
+        reopened = review.reopen_due(store, firing, now or utc_now(), SIGNALS)
+        cases.open_cases(store, {m.id: a.reasons[0] for m, a in pairs if lane(m, a) == "case"})
+        return reopened
     except Exception:  # a bug here must not turn a good sync into a failed one; the page recomputes
         log.exception("risk queue refresh after sync failed")
         return []
@@ -168,8 +173,14 @@ def lane(m: AccountMetrics, a: Assessment) -> str:
 
 
 def _row(m: AccountMetrics, a: Assessment, stored: review.Review | None, seen: review.Effective,
-         paused: str | None) -> QueueRow:
+         paused: str | None, opened: datetime | None) -> QueueRow:
+    if seen.state not in review.OPEN_STATES:
+        opened = None  # a closed case has no age
+    elif opened is None and stored is not None and seen.why and stored.updated_at is not None:
+        opened = stored.updated_at  # reopened on read (a clearance lapsed), not yet written down
     return QueueRow(
+        opened_at=opened, due_at=cases.due_at(opened, a.score) if opened else None,
+        review_event=stored.last_event if stored else 0,
         account=m.id, business_name=m.business_name, email=m.email, country=m.country, type=m.type, status=m.status,
         score=a.score, findings=a.findings, review_state=seen.state, review_why=seen.why,
         assignee=_assignee(stored, seen),
@@ -193,6 +204,7 @@ def queue(db: duckdb.DuckDBPyConnection, filters: QueueFilters, now: datetime | 
     pairs = assessed(db, now)
     stored = review.reviews(db)
     paused = review.paused_accounts(db)
+    opened = cases.opened_at(db)
     when = now or utc_now()
     rows: list[QueueRow] = []
     total = 0
@@ -204,7 +216,7 @@ def queue(db: duckdb.DuckDBPyConnection, filters: QueueFilters, now: datetime | 
             continue
         total += 1
         if limit is None or len(rows) < limit:
-            rows.append(_row(m, a, mine, seen, paused.get(m.id)))
+            rows.append(_row(m, a, mine, seen, paused.get(m.id), opened.get(m.id)))
     return QueuePage(rows=rows, total=total, accounts=len(pairs), measured_at=measuring_time(now))
 
 
@@ -254,13 +266,15 @@ def reject_refused(m: AccountMetrics) -> str | None:
     return may_reject({"type": m.type, "losses": m.losses_payments or "application"})
 
 
-def table_rows(rows: list[QueueRow]) -> list[dict[str, Any]]:
+def table_rows(rows: list[QueueRow], now: datetime | None = None) -> list[dict[str, Any]]:
     """Rows for the page's table (merchant-written names are shown by the page as text, never markup)."""
+    when = now or utc_now()
     return [{"score": r.score, "reasons": " · ".join(r.reasons[:2]), "status": LABELS.get(r.status, r.status),
              "business_name": r.business_name, "account": r.account, "country": r.country, "type": r.type,
              "volume_30d": format_amounts(r.volume_recent), "dispute_activity": activity_text(r.dispute_activity),
              "review": review.STATE_LABELS[r.review_state], "assignee": r.assignee or "",
-             "exposure": exposure(r.metrics)} for r in rows]
+             "exposure": exposure(r.metrics),
+             **dict(zip(("age", "due"), cases.age_text(r.opened_at, r.due_at, when)))} for r in rows]
 
 
 CSV_COLUMNS = ("account", "score", "review_state", "assignee", "cleared_until", "business_name", "email", "status",

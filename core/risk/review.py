@@ -194,7 +194,8 @@ def conflict(db: duckdb.DuckDBPyConnection, actor: Actor, account_id: str, seen_
     last event when this person looked; None: no view to compare, as in scripts). Says who changed what."""
     if seen_event is None:
         return
-    newer = [e for e in history(db, account_id) if e.id > seen_event and e.actor_email != actor.email]
+    newer = [e for e in history(db, account_id) if e.id > seen_event and e.actor_email != actor.email
+             and (e.from_state, e.to_state) != ("new", "new")]  # a case written down as opened changes nothing
     if not newer:
         return
     e = newer[0]
@@ -206,9 +207,10 @@ def conflict(db: duckdb.DuckDBPyConnection, actor: Actor, account_id: str, seen_
 
 def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | None = None,
                  note: str | None = None, *, firing: Firing = (), now: datetime | None = None,
-                 seen_event: int | None = None) -> str:
-    """Take an account into review (or hand it to someone else); the assignee defaults to the actor. With
-    `seen_event` (the review's last event as the person saw it), a change someone else made since is refused."""
+                 seen_event: int | None = None, take_over: bool = False) -> str:
+    """Take an account into review (or hand it to someone else); the assignee defaults to the actor. One reviewer
+    holds a case: taking one someone else holds needs `take_over`. With `seen_event` (the review's last event as
+    the person saw it), a change someone else made since is refused."""
     guard(ctx, actor, AUDIT_ACTION, account_id, {"to": "in_review", "assignee": assignee}, PERMISSION)
     _account_exists(ctx.store.cursor(), account_id)
     who = (assignee or actor.email).strip()
@@ -222,6 +224,8 @@ def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | No
     current = effective_state(before, firing, now or utc_now(), {}).state
     if current == "in_review" and before.assignee == who:
         raise ActionFailed(f"Already in review by {who}.")
+    if current == "in_review" and before.assignee not in (None, actor.email) and not take_over:
+        raise ActionFailed(f"{before.assignee} holds this case; take it over explicitly to change who has it.")
     with ctx.store.transaction() as conn:
         conflict(conn, actor, account_id, seen_event)  # again, where the write is: nobody slips in between
         if review_of(conn, account_id).last_event != before.last_event:

@@ -145,7 +145,10 @@ def test_a_stale_take_into_review_is_refused_and_says_who_changed_what(world) ->
     with pytest.raises(ActionFailed, match=RISK.email):  # a clear on the same stale view is refused too
         actions.clear(ctx, LEAD, account, date.today() + timedelta(days=5), "Looks fine to me", ["past_due"],
                       seen_event=seen)
-    review.start_review(ctx, LEAD, account, note="Handing over, agreed with Rita", seen_event=stored.last_event)
+    with pytest.raises(ActionFailed, match=f"{RISK.email} holds this case"):  # one reviewer holds a case
+        review.start_review(ctx, LEAD, account, note="Taking it", seen_event=stored.last_event)
+    review.start_review(ctx, LEAD, account, note="Taking over, agreed with Rita", seen_event=stored.last_event,
+                        take_over=True)
     assert review.review_of(ctx.store.cursor(), account).assignee == LEAD.email
 
 
