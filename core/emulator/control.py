@@ -55,6 +55,12 @@ def handle(emulator: "Emulator", method: str, path: str, params: dict[str, Any])
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "requirements":
             account = _record(emulator, "accounts", parts[1])
             return objects.render(state, set_requirements(state, now, account, params))
+        if method == "POST" and len(parts) == 3 and parts[0] == "charges" and parts[2] == "early_fraud_warning":
+            from . import radar  # an issuer reports the charge as fraud (Stripe's test card 4000000000005423)
+
+            charge = _record(emulator, "charges", parts[1])
+            return objects.render(state, radar.create_warning(state, now, charge,
+                                                              str(params.get("fraud_type") or "made_with_stolen_card")))
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "cover_negative_balance":
             account = _record(emulator, "accounts", parts[1])
             txn = ledger.cover_negative_balance(state, now, account, int(params.get("amount", 0)),

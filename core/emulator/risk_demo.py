@@ -3,7 +3,8 @@
 The regular demo's bad merchants are small and random; the queue must be shown against evidence of every
 size. These are written case by case (sales over the last 120 days before the anchor, 45 for the bust-out):
 
-* a bust-out: many disputes on a steady run of sales, risky buyers;
+* a bust-out: many disputes on a steady run of sales, risky buyers, and issuers' fraud reports (Radar's early
+  fraud warnings, what VAMP adds to disputes) on more of its sales;
 * a Mastercard-heavy merchant over Mastercard's ratio on last month's Mastercard sales, and over Stripe's line;
 * a steady merchant with 3 disputes on 83 sales (real, but far from the others);
 * one dispute on one sale (a tiny sample: watch, not a case);
@@ -18,13 +19,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from . import ledger
+from . import ledger, radar
 from .ledger import DAY
 from .state import Record, State
 
 RISK_DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {"name": "Nightowl Gadgets", "type": "express", "charges": 160, "disputes": 16, "risky": 0.3,
-     "brand": "visa", "age_days": 200, "days": 45},
+     "brand": "visa", "age_days": 200, "days": 45, "warnings": 12},
     {"name": "Ironclad Supplements", "type": "custom", "charges": 600, "disputes": 14, "brand": "mastercard",
      "age_days": 400},
     {"name": "Bluebell Tickets", "type": "express", "charges": 83, "disputes": 3, "brand": "visa", "age_days": 300},
@@ -91,3 +92,7 @@ def _sales(state: State, rng: random.Random, acct: Record, spec: dict[str, Any],
         opened = min(end - 60, charge["created"] + rng.randint(1, 4) * DAY)
         status = "needs_response" if n < disputes else "warning_needs_response"
         ledger.create_dispute(state, opened, charge, "fraudulent", status)
+    # fraud reports: on half the disputed sales (reported first), and on as many sales not (yet) disputed
+    warned = made[:spec.get("warnings", 0) // 2] + made[disputes + inquiries:][:spec.get("warnings", 0) // 2]
+    for charge in warned:
+        radar.create_warning(state, min(end - 120, charge["created"] + DAY), charge)

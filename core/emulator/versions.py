@@ -27,13 +27,15 @@ PLATFORM_REJECTIONS_SINCE = "2026-09-30"
 UNREJECT_SINCE = "2026-07-29"
 STRIPE_LOSSES_EXPRESS_SINCE = "2026-11-18"
 PLATFORM_MARK = "_rejected_by_platform"   # the record's memory of a rejection the platform made, and what it undid
-RENAMED = {"rejected.fraud": "rejected.platform_fraud", "rejected.terms_of_service": "rejected.platform_terms_of_service",
+RENAMED = {"rejected.fraud": "rejected.platform_fraud",
+           "rejected.terms_of_service": "rejected.platform_terms_of_service",
            "rejected.other": "rejected.platform_other"}
 
 
 def mark_platform_rejection(account: dict[str, Any]) -> None:
     """Remember, before ledger.reject_account runs, what the rejection disables (unreject restores it)."""
-    account[PLATFORM_MARK] = {"charges_enabled": account["charges_enabled"], "payouts_enabled": account["payouts_enabled"],
+    account[PLATFORM_MARK] = {"charges_enabled": account["charges_enabled"],
+                              "payouts_enabled": account["payouts_enabled"],
                               "capabilities": dict(account["capabilities"]),
                               "disabled_reason": account["requirements"].get("disabled_reason")}
 

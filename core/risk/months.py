@@ -5,8 +5,9 @@ disputes (chargebacks; Stripe's inquiries, `warning_*`, apart) and inquiries. Th
 
 * `all`: Stripe's dispute activity, disputes opened in a month over charges settled in it, every brand
   (https://docs.stripe.com/disputes/measuring);
-* `visa`: Visa's VAMP ratio, Visa disputes on card-not-present sales over Visa card-not-present sales of the
-  month (card-present sales are not in VAMP's denominator; Visa also adds fraud reports, TC40);
+* `visa`: Visa's VAMP ratio, Visa disputes and issuers' fraud reports (TC40: Radar's early fraud warnings,
+  each sale counted once) on card-not-present sales over Visa card-not-present sales of the month
+  (card-present sales are not in VAMP's denominator);
 * `mastercard`: Mastercard's ECP ratio, Mastercard chargebacks in a month over Mastercard sales of the month
   before (no sales the month before: no ratio at all, never a division by one).
 
@@ -33,6 +34,7 @@ class BrandMonth(BaseModel):
     disputes: int = 0      # chargebacks opened that month (inquiries excluded)
     disputes_cnp: int = 0  # ... on card-not-present charges
     inquiries: int = 0     # Stripe inquiries (warning_*) opened that month: not counted by the networks
+    reports_cnp: int = 0   # issuers' fraud reports (early fraud warnings) on card-not-present sales not disputed
 
 
 class DisputeMonth(BaseModel):
@@ -88,7 +90,8 @@ def view_months(rows: list[BrandMonth], view: str) -> list[DisputeMonth]:
             settled = settled_all(month)
         elif view == "visa":
             visa = [r for r in mine if r.brand == "visa"]
-            disputes, inquiries = sum(r.disputes_cnp for r in visa), sum(r.inquiries for r in visa)
+            disputes = sum(r.disputes_cnp + r.reports_cnp for r in visa)  # VAMP: fraud reports + disputes
+            inquiries = sum(r.inquiries for r in visa)
             settled = sum(r.settled_cnp for r in visa)
         else:
             card = [r for r in mine if r.brand == "mastercard"]

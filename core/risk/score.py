@@ -187,7 +187,7 @@ def _program(month: DisputeMonth, key_prefix: str) -> tuple[Rule, bool] | None:
 
 
 NETWORKS = (  # view, rule prefix, what its ratio is, whose sales, what its events are called
-    ("visa", "visa", "Visa's VAMP ratio", "Visa card-not-present", "disputes"),
+    ("visa", "visa", "Visa's VAMP ratio", "Visa card-not-present", "disputes and fraud reports"),
     ("mastercard", "mastercard", "Mastercard's chargeback ratio", "Mastercard", "chargebacks"),
 )
 

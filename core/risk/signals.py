@@ -151,7 +151,7 @@ brand_settled AS (
            count(*) FILTER (WHERE NOT present) AS settled_cnp
     FROM cm WHERE status = 'succeeded' AND created >= $previous_month_since AND created < $now GROUP BY ALL
 ),
-brand_disputes AS (
+chargebacks AS (
     SELECT cm.merchant, date_trunc('month', d.created) AS month, cm.brand,
            count(*) FILTER (WHERE d.status NOT LIKE 'warning%') AS disputes,
            count(*) FILTER (WHERE d.status LIKE 'warning%') AS inquiries,
@@ -159,12 +159,32 @@ brand_disputes AS (
     FROM disputes d JOIN cm ON cm.id = d.charge_id
     WHERE d.created >= $previous_month_since AND d.created < $now GROUP BY ALL
 ),
+reports AS (      -- issuers' fraud reports (Radar's early fraud warnings) on charges with no chargeback: VAMP
+                  -- counts a report and a dispute on one sale once
+    SELECT cm.merchant, date_trunc('month', min(w.created)) AS month, cm.brand, any_value(cm.present) AS present
+    FROM {{efw}} w JOIN cm ON cm.id = w.charge_id
+    WHERE w.charge_id NOT IN (SELECT charge_id FROM disputes WHERE status NOT LIKE 'warning%' AND charge_id IS NOT NULL)
+    GROUP BY cm.merchant, cm.id, cm.brand
+),
+brand_reports AS (
+    SELECT merchant, month, brand, count(*) FILTER (WHERE NOT present) AS reports_cnp FROM reports
+    WHERE month >= $previous_month_since AND month < $now GROUP BY ALL
+),
+brand_disputes AS (
+    SELECT coalesce(d.merchant, r.merchant) AS merchant, coalesce(d.month, r.month) AS month,
+           coalesce(d.brand, r.brand) AS brand, coalesce(d.disputes, 0) AS disputes,
+           coalesce(d.inquiries, 0) AS inquiries, coalesce(d.disputes_cnp, 0) AS disputes_cnp,
+           coalesce(r.reports_cnp, 0) AS reports_cnp
+    FROM chargebacks d FULL OUTER JOIN brand_reports r
+         ON r.merchant = d.merchant AND r.month = d.month AND r.brand = d.brand
+),
 brand_months AS (
     SELECT coalesce(s.merchant, d.merchant) AS merchant,
            list({{'month': coalesce(s.month, d.month), 'brand': coalesce(s.brand, d.brand),
                   'settled': coalesce(s.settled, 0), 'settled_cnp': coalesce(s.settled_cnp, 0),
                   'disputes': coalesce(d.disputes, 0), 'disputes_cnp': coalesce(d.disputes_cnp, 0),
-                  'inquiries': coalesce(d.inquiries, 0)}}) AS brand_months
+                  'inquiries': coalesce(d.inquiries, 0), 'reports_cnp': coalesce(d.reports_cnp, 0)}})
+               AS brand_months
     FROM brand_settled s FULL OUTER JOIN brand_disputes d
          ON d.merchant = s.merchant AND d.month = s.month AND d.brand = s.brand
     GROUP BY 1
@@ -258,11 +278,20 @@ def _metrics(row: dict[str, Any], now: datetime) -> AccountMetrics:
     return with_views(AccountMetrics(**row, now=now))
 
 
+# A mirror written before migration 10 and opened read-only (the CLI) has no early fraud warnings table.
+NO_WARNINGS = "(SELECT NULL::VARCHAR AS charge_id, NULL::TIMESTAMP AS created WHERE false)"
+
+
+def _has_table(db: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
 def account_metrics(db: duckdb.DuckDBPyConnection, now: datetime,
                     account_id: str | None = None) -> list[AccountMetrics]:
     """Every connected account's numbers (or one account's), measured at `now` (naive UTC)."""
     params: dict[str, Any] = windows(now)
-    sql = METRICS_SQL.replace("{account_filter}", "AND a.id = $account" if account_id else "")
+    sql = METRICS_SQL.replace("{account_filter}", "AND a.id = $account" if account_id else "").replace(
+        "{efw}", "early_fraud_warnings" if _has_table(db, "early_fraud_warnings") else NO_WARNINGS)
     if account_id:
         params["account"] = account_id
     result = db.execute(sql, params)

@@ -163,7 +163,8 @@ def test_card_present_sales_are_not_in_vamps_denominator() -> None:
     found = scored(present_heavy, online)
     assert found["present"].score > found["online"].score
     reason = finding(found["present"], "network_program").reason
-    assert "30 disputes of 300 Visa card-not-present sales" in reason and "would be past Visa's" in reason
+    assert "30 disputes and fraud reports of 300 Visa card-not-present sales" in reason
+    assert "would be past Visa's" in reason
 
 
 def test_vamp_is_split_by_card_brand() -> None:
@@ -178,3 +179,16 @@ def test_vamp_is_split_by_card_brand() -> None:
     assert "Visa" not in finding(found["mc"], "network_program").reason
     assert finding(found["visa"], "network_program") is None
     assert found["mc"].score > found["visa"].score
+
+
+def test_fraud_reports_count_in_vamp_only() -> None:
+    """Issuers' fraud reports (Radar's early fraud warnings) on sales not disputed count in VAMP's numerator, never
+    in Stripe's dispute activity: 10 disputes and 20 reports on 1,000 Visa online sales are 3% for Visa."""
+    rows = [BrandMonth(month=NOV, brand="visa", settled=1000, settled_cnp=1000, disputes=10, disputes_cnp=10,
+                       reports_cnp=20)]
+    m = with_views(account("reports", []).model_copy(update={"brand_months": rows}))
+    assert (m.visa_month.disputes, m.visa_month.settled) == (30, 1000)
+    assert (m.worst_month.disputes, m.worst_month.settled) == (10, 1000)
+    a = assess(m)
+    assert "30 disputes and fraud reports of 1,000 Visa card-not-present sales" in finding(a, "network_program").reason
+    assert "10 of 1000 settled charges" in finding(a, "dispute_activity").reason
