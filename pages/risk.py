@@ -180,8 +180,10 @@ def pause_dialog(account_id: str) -> None:
         return
     st.info(plan.describe(), icon=":material/pause_circle:")
     reason = note_box("risk_pause_reason", "Reason (required, goes in the audit log)")
+    cancel = bool(plan.pending) and st.checkbox(f"Also cancel the {len(plan.pending)} pending payout(s)",
+                                                key="risk_pause_cancel")
     if st.button("Pause now", type="primary"):
-        run_action(actions.pause_payouts, actor, plan, reason)
+        run_action(actions.pause_payouts, actor, plan, reason, cancel_pending=cancel)
 
 
 @st.dialog("Resume payouts", on_dismiss=close_dialog)

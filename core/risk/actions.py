@@ -44,7 +44,7 @@ from core.actions import (
 )
 from core.auth import Actor
 from core.clock import utc_now
-from core.risk import review, rules
+from core.risk import payouts, review, rules
 from core.risk.review import Review
 from core.stripe_api import StripeApiError
 
@@ -144,6 +144,7 @@ class PausePlan(BaseModel):
     method: str
     api_version: str
     previous_schedule: dict[str, Any] | None = None
+    pending: list[dict[str, Any]] = []  # payouts already created and still pending (a manual schedule keeps them)
     review_event: int = 0  # the review as it was when planned: a second click of the same plan acts once
 
     def describe(self) -> str:
@@ -153,9 +154,11 @@ class PausePlan(BaseModel):
         before = _schedule_words(self.previous_schedule or {})
         note = " It is manual already: nothing changes at Stripe, but the pause is recorded." \
             if (self.previous_schedule or {}).get("interval") == "manual" else ""
+        left = (f" A manual schedule does not stop payouts already created: {payouts.words(self.pending)} will "
+                "still go out unless canceled." if self.pending else "")
         return (f"Sets the payout schedule of {self.account_id} to manual, so Stripe sends no automatic payout "
                 f"(API version {self.api_version} has no risk_controls). The current schedule, {before}, is kept "
-                f"and comes back on resume.{note}")
+                f"and comes back on resume.{note}{left}")
 
 
 def plan_pause(ctx: Context, account_id: str, actor: Actor | None = None) -> PausePlan:
@@ -175,8 +178,9 @@ def plan_pause(ctx: Context, account_id: str, actor: Actor | None = None) -> Pau
         except StripeApiError as exc:
             raise ActionFailed(f"Could not read the account's payout schedule from Stripe: {exc}") from None
         previous = dict(((live.get("settings") or {}).get("payouts") or {}).get("schedule") or {})
+    pending = payouts.pending_payouts(ctx.store.cursor(), account_id) if method == MANUAL_SCHEDULE else []
     return PausePlan(account_id=account_id, method=method, api_version=version, previous_schedule=previous,
-                     review_event=review.review_of(ctx.store.cursor(), account_id).last_event)
+                     pending=pending, review_event=review.review_of(ctx.store.cursor(), account_id).last_event)
 
 
 def _pause_params(plan: PausePlan) -> dict[str, Any]:
@@ -185,8 +189,10 @@ def _pause_params(plan: PausePlan) -> dict[str, Any]:
     return {"settings": {"payouts": {"schedule": {"interval": "manual"}}}}
 
 
-def pause_payouts(ctx: Context, actor: Actor, plan: PausePlan, reason: str) -> ActionResult:
-    """Pause as planned; the review becomes actioned, and what resuming needs is kept."""
+def pause_payouts(ctx: Context, actor: Actor, plan: PausePlan, reason: str,
+                  cancel_pending: bool = False) -> ActionResult:
+    """Pause as planned; the review becomes actioned, and what resuming needs is kept. With `cancel_pending`,
+    the payouts already pending are canceled too (each its own audited action), once the pause holds."""
     review.guard(ctx, actor, "pause_payouts", plan.account_id, {"method": plan.method})
     review.conflict(ctx.store.cursor(), actor, plan.account_id, plan.review_event)
     before = review.review_of(ctx.store.cursor(), plan.account_id)
@@ -198,13 +204,20 @@ def pause_payouts(ctx: Context, actor: Actor, plan: PausePlan, reason: str) -> A
         review.write_change(conn, actor, plan.account_id, before, "actioned", note=f"Payouts paused: {reason.strip()}",
                             audit_id=audit_id, assignee=before.assignee or actor.email, cleared_until=follow_up())
 
-    return perform(
+    result = perform(
         ctx, actor, "pause_payouts", account_id=plan.account_id, target_id=plan.account_id,
         params={"method": plan.method, "api_version": plan.api_version, "review_event": plan.review_event},
         reason=reason, call=_update(ctx, plan.account_id, _pause_params(plan)), resync=_resynced, record=record,
         done=lambda account: ActionResult(audit_id=None, message=(
             f"Payouts paused with {PAUSE_METHOD_WORDS[plan.method]}."
             + (f" Resuming restores {_schedule_words(plan.previous_schedule)}." if plan.previous_schedule else ""))))
+    if plan.pending and not cancel_pending:
+        return result.model_copy(update={"message": result.message + " Not stopped: "
+                                         + payouts.words(plan.pending) + " already created."})
+    if cancel_pending:
+        cancelled = payouts.cancel_pending(ctx, actor, plan.account_id, reason)
+        return result.model_copy(update={"message": f"{result.message} Pending payouts: {cancelled}."})
+    return result
 
 
 def _seen(before: Review, seen_event: int | None) -> int:

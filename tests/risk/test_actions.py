@@ -273,3 +273,27 @@ def test_express_accounts_whose_losses_stripe_bears_cannot_be_rejected(world) ->
     with pytest.raises(stripe.InvalidRequestError, match="liable for negative balances"):
         sdk(emulator).v1.accounts.reject(created.id, params={"reason": "fraud_other"})
     actions.plan_pause(ctx, created.id, RISK)  # its payouts can still be paused
+
+
+def test_a_manual_schedule_says_what_it_does_not_stop_and_cancels_pending_payouts(world) -> None:
+    """The manual-schedule fallback stops automatic payouts from now on; a payout already created still goes out.
+    The plan says so, and pausing can cancel the pending ones (each its own audited action)."""
+    ctx, emulator = world
+    account = _account(ctx, "type IN ('custom', 'express') AND requirements_disabled_reason IS NULL "
+                            "AND payout_schedule_interval <> 'manual' AND payouts_enabled AND id IN ("
+                            "SELECT account FROM balance_transactions WHERE currency = 'usd' AND account IS NOT NULL "
+                            "AND available_on < now() GROUP BY 1 HAVING sum(net) > 10000)")
+    balance = sdk(emulator).v1.balance.retrieve(options={"stripe_account": account})
+    usd = next(b.amount for b in balance.available if b.currency == "usd")
+    assert usd > 200, "the seeded merchant has money to pay out"
+    payout = sdk(emulator).v1.payouts.create(params={"amount": 200, "currency": "usd"},
+                                            options={"stripe_account": account})
+    assert payout.status == "pending"
+    _resync(ctx, emulator)
+    plan = actions.plan_pause(ctx, account, RISK)
+    assert [p["id"] for p in plan.pending] == [payout.id]
+    assert "does not stop payouts already created: 1 pending payout ($2.00)" in plan.describe()
+    result = actions.pause_payouts(ctx, RISK, plan, REASON, cancel_pending=True)
+    assert f"Pending payouts: {payout.id} canceled" in result.message
+    assert sdk(emulator).v1.payouts.retrieve(payout.id, options={"stripe_account": account}).status == "canceled"
+    assert _audit(ctx, "pause_payouts", account)[0].params == {"cancel_payout": payout.id}
