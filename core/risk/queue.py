@@ -97,9 +97,16 @@ class QueuePage(BaseModel):
 
 # --------------------------------------------------------------------------- assessments, once per data version
 
-_TABLES = ("connected_accounts", "charges", "disputes", "payouts", "balance_transactions", "transfers")
-_VERSION_SQL = ("SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
-                + ", ".join(f"(SELECT count(*) FROM {t}), (SELECT max(synced_at) FROM {t})" for t in _TABLES))
+_TABLES = ("connected_accounts", "charges", "disputes", "payouts", "balance_transactions", "transfers", "refunds",
+           "early_fraud_warnings")
+
+
+def _version_sql(db: duckdb.DuckDBPyConnection) -> str:
+    """The data version's query, over the tables this mirror has (an old one opened read-only may lack some)."""
+    present = {r[0] for r in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return ("SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
+            + ", ".join(f"(SELECT count(*) FROM {t}), (SELECT max(synced_at) FROM {t})"
+                        for t in _TABLES if t in present))
 _CACHE: dict[tuple[Any, ...], list[tuple[AccountMetrics, Assessment]]] = {}
 _LOCK = threading.Lock()
 
@@ -124,7 +131,7 @@ def measuring_time(now: datetime | None = None) -> datetime:
 def assessed(db: duckdb.DuckDBPyConnection, now: datetime | None = None) -> list[tuple[AccountMetrics, Assessment]]:
     """Every account's numbers and assessment, highest score first; computed once per data version and hour."""
     at = measuring_time(now)
-    row = db.execute(_VERSION_SQL).fetchall()[0]
+    row = db.execute(_version_sql(db)).fetchall()[0]
     key = (row[0] or f"memory:{id(db)}", *row[1:], at)
     with _LOCK:
         found = _CACHE.get(key)
