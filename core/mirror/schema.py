@@ -258,7 +258,7 @@ TABLES: dict[str, Table] = {
             ("payment_intent_id", "VARCHAR", ref("payment_intent")),
             ("fraud_type", "VARCHAR", field("fraud_type")),
             ("actionable", "BOOLEAN", field("actionable")),
-        ), id_prefixes=("issfr",)),
+        )),  # (no id prefix: the support lookup resolves ids of the tables it knows)
         Table("balance_transactions", "balance_transaction", _cols(
             ("amount", "BIGINT", field("amount")),
             ("currency", "VARCHAR", field("currency")),
