@@ -34,11 +34,13 @@ SERVICES = {
     "application_fees": "application_fees",
     "refunds": "refunds",
     "disputes": "disputes",
+    "early_fraud_warnings": "radar/early_fraud_warnings",
     "balance_transactions": "balance_transactions",
     "payouts": "payouts",
     "events": "events",
 }
 _ID_SEGMENT = re.compile(r"^[a-z]{2,5}_[A-Za-z0-9_]+$")
+_NAMES = {part for path in SERVICES.values() for part in path.split("/")}  # "early_fraud_warnings" is no id
 
 
 class StripeApiError(RuntimeError):
@@ -144,7 +146,7 @@ class Page:
 
 def endpoint_key(method: str, path: str) -> str:
     """'GET /v1/charges/ch_1' -> 'GET /v1/charges/{id}': the unit Stripe rate-limits by."""
-    parts = ["{id}" if _ID_SEGMENT.match(p) else p for p in path.split("/")]
+    parts = ["{id}" if _ID_SEGMENT.match(p) and p not in _NAMES else p for p in path.split("/")]
     return f"{method.upper()} {'/'.join(parts)}"
 
 

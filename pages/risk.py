@@ -13,7 +13,7 @@ from core.app.st_runtime import act, page_header, query
 from core.app.text import NAME_LIMIT, md, md_code, visible
 from core.auth import PermissionDenied, allowed
 from core.money import with_money
-from core.risk import actions, charts, queue, review, rules
+from core.risk import actions, cases, charts, queue, review, rules
 from core.risk.score import SIGNALS, weights_table
 from core.support.actions import add_note
 
@@ -28,10 +28,13 @@ def open_account(account_id: str) -> None:
 
 def close_dialog() -> None:
     st.session_state.pop("risk_dialog", None)
+    st.session_state.pop("risk_seen", None)
 
 
-def open_dialog(name: str) -> None:
+def open_dialog(name: str, seen: int = 0) -> None:
+    """Open a dialog, keeping the review as this person saw it: a change someone else makes meanwhile is refused."""
     st.session_state["risk_dialog"] = name
+    st.session_state["risk_seen"] = seen
 
 
 def run_action(fn, *args, **kwargs) -> None:
@@ -60,8 +63,16 @@ def note_box(key: str, label: str = "Note (required, goes with the state and in 
 # --------------------------------------------------------------------------- the queue
 
 
+LANE_LABELS = {"case": "Queue (material cases)", "watch": "Watch (something fires, not material)",
+               "rejected": "Rejected (exposure left)"}
+
+
 def show_queue() -> None:
     choices = query(queue.choices)
+    top = st.columns([3, 1])
+    lane = top[0].segmented_control("List", list(LANE_LABELS), format_func=LANE_LABELS.get, default="case",
+                                    key="risk_lane") or "case"
+    mine = top[1].toggle("My cases", key="risk_mine", help="Only the reviews assigned to you")
     cols = st.columns(5)
     signals = cols[0].multiselect("Signal", list(SIGNALS), format_func=SIGNALS.get, key="risk_signals")
     country = cols[1].multiselect("Country", choices["country"], key="risk_country")
@@ -70,7 +81,8 @@ def show_queue() -> None:
                                  format_func=review.STATE_LABELS.get, key="risk_states")
     assignees = cols[4].multiselect("Assignee", sorted({*choices["assignee"], actor.email}), key="risk_assignees")
     filters = queue.QueueFilters(signals=tuple(signals), country=tuple(country), type=tuple(kinds),
-                                 review_states=tuple(states), assignees=tuple(assignees))
+                                 review_states=tuple(states), lanes=(lane,),
+                                 assignees=(actor.email,) if mine else tuple(assignees))
     page = query(queue.queue, filters)
     st.caption(f"{page.total:,} of {page.accounts:,} accounts · highest score first · scores measured "
                f"{page.measured_at:%Y-%m-%d %H:%M} UTC from the synced data")
@@ -84,37 +96,71 @@ def show_queue() -> None:
                        "reasons": st.column_config.TextColumn("Top reasons", width="large"),
                        "business_name": "Business name", "account": "Account", "volume_30d": "Volume (30 d)",
                        "dispute_activity": "Dispute activity (worst recent month)", "review": "Review",
-                       "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type"})
+                       "assignee": "Assignee", "status": "Status", "country": "Country", "type": "Type",
+                       "exposure": "Exposure left", "age": "Case age", "due": "Due"})
     if table.selection.rows:
         open_account(page.rows[table.selection.rows[0]].account)
         st.rerun()
     if page.total > len(page.rows):
         st.caption(f"Showing the first {len(page.rows):,}; the export has all {page.total:,}.")
+    if allowed(actor, review.PERMISSION):
+        show_bulk(page.rows)
     store = runtime.store
     st.download_button(f"Export {page.total:,} accounts as CSV", key="risk_csv", icon=":material/download:",
                        data=lambda: queue.queue_csv(queue.queue(store.cursor(), filters, limit=None).rows),
                        file_name="connect-ops-risk-queue.csv", mime="text/csv", on_click="ignore")
     with st.expander("How the score works: thresholds, sources and weights"):
-        st.caption("Each signal adds its weight times how far past its line it is (half at the line) times how much "
-                   "evidence there is; the score is the sum, at most 100. Lines without a source URL are our policy.")
+        st.caption("Each signal adds its weight times its severity times its evidence. Ratios are scored on how sure "
+                   "we are that the true rate is past the line (the lower bound of a 90% confidence interval) and "
+                   "fire only from a minimum count; the card networks' lines count on their own terms (Visa on Visa "
+                   "online sales, Mastercard on last month's Mastercard sales). The score is the sum, at most 100; "
+                   "an account is a case from the queue score or one severe signal, else it is under Watch. "
+                   "Lines without a source URL are our policy.")
         st.dataframe(rules.table(), hide_index=True, width="stretch",
                      column_config={"source_url": st.column_config.LinkColumn("Source")})
         st.dataframe(weights_table(), hide_index=True, width="stretch")
+
+
+def show_bulk(rows: list[queue.QueueRow]) -> None:
+    """Assign or clear several accounts with one note: each is its own change, with its own audit row."""
+    with st.expander("Bulk: assign or clear several accounts"):
+        labels = {r.account: f"{r.account} · {visible(r.business_name or '', 40)} · score {r.score}" for r in rows}
+        chosen = st.multiselect("Accounts", list(labels), format_func=labels.get, key="risk_bulk_accounts")
+        assignee = st.text_input("Assignee", value=actor.email, key="risk_bulk_assignee")
+        until = st.date_input("Clear until", value=None, key="risk_bulk_until")
+        note = note_box("risk_bulk_note", "Note (required for clearing; goes with every account's change)")
+        seen = {r.account: r for r in rows if r.account in chosen}
+        cols = st.columns(2)
+        if cols[0].button("Assign", key="risk_bulk_assign", disabled=not chosen):
+            bulk_done(act(cases.bulk_assign, actor, {a: r.review_event for a, r in seen.items()}, assignee, note))
+        if cols[1].button("Clear", key="risk_bulk_clear", disabled=not chosen or until is None):
+            firing = {a: ({f.signal: f.points for f in r.findings}, r.review_event) for a, r in seen.items()}
+            bulk_done(act(cases.bulk_clear, actor, firing, until, note))
+
+
+def bulk_done(outcome: dict[str, str]) -> None:
+    failed = {a: m for a, m in outcome.items() if m.startswith("not changed")}
+    lines = [f"- {md_code(a)}: {md(m)}" for a, m in outcome.items()]
+    st.session_state["risk_flash"] = ("error" if failed else "ok", "\n".join(lines))
+    st.rerun()
 
 
 # --------------------------------------------------------------------------- one account
 
 
 @st.dialog("Start or assign the review", on_dismiss=close_dialog)
-def review_dialog(account_id: str, firing: list[str]) -> None:
+def review_dialog(account_id: str, firing: dict[str, float], seen: int, holder: str | None) -> None:
     assignee = st.text_input("Assignee", value=actor.email, key="risk_assignee")
     note = note_box("risk_review_note", "Note (optional)")
+    take_over = bool(holder and holder != actor.email) and st.checkbox(
+        f"Take the case over from {holder}", key="risk_take_over")
     if st.button("Take into review", type="primary"):
-        run_action(review.start_review, actor, account_id, assignee, note, firing=firing)
+        run_action(review.start_review, actor, account_id, assignee, note, firing=firing, seen_event=seen,
+                   take_over=take_over)
 
 
 @st.dialog("Clear the account", on_dismiss=close_dialog)
-def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
+def clear_dialog(account_id: str, firing: dict[str, float], seen: int) -> None:
     st.write("Nothing to act on for now. The account leaves the queue until the date below, and comes back sooner "
              "if a signal fires that is not firing today. Nothing is sent to Stripe.")
     today = clock.today()
@@ -128,14 +174,16 @@ def clear_dialog(account_id: str, firing: list[str], seen: int) -> None:
 @st.dialog("Pause payouts", on_dismiss=close_dialog)
 def pause_dialog(account_id: str) -> None:
     try:
-        plan = act(actions.plan_pause, account_id)
-    except ActionFailed as exc:
+        plan = act(actions.plan_pause, account_id, actor)
+    except (ActionFailed, PermissionDenied) as exc:
         st.error(md(exc))
         return
     st.info(plan.describe(), icon=":material/pause_circle:")
     reason = note_box("risk_pause_reason", "Reason (required, goes in the audit log)")
+    cancel = bool(plan.pending) and st.checkbox(f"Also cancel the {len(plan.pending)} pending payout(s)",
+                                                key="risk_pause_cancel")
     if st.button("Pause now", type="primary"):
-        run_action(actions.pause_payouts, actor, plan, reason)
+        run_action(actions.pause_payouts, actor, plan, reason, cancel_pending=cancel)
 
 
 @st.dialog("Resume payouts", on_dismiss=close_dialog)
@@ -158,31 +206,52 @@ def reject_dialog(account_id: str, seen: int) -> None:
         run_action(actions.reject_account, actor, account_id, choice, reason, seen_event=seen)
 
 
+@st.dialog("Unreject the account", on_dismiss=close_dialog)
+def unreject_dialog(account_id: str, seen: int) -> None:
+    st.info("Reverses the platform's own rejection: Stripe re-enables the charges and payouts the rejection "
+            "disabled (other restrictions stay). The account goes back into review.", icon=":material/undo:")
+    reason = note_box("risk_unreject_note", "Reason (required, goes in the audit log)")
+    if st.button("Unreject account", type="primary"):
+        run_action(actions.unreject_account, actor, account_id, reason, seen_event=seen)
+
+
 def show_controls(risk: queue.AccountRisk) -> None:
     account_id, kind = risk.metrics.id, risk.metrics.type
-    firing = risk.assessment.signals
+    firing = queue.points(risk.assessment)
     state = risk.effective.state
+    seen = risk.stored_review.last_event  # what this person saw: the same click sent twice acts once
     may_review = allowed(actor, review.PERMISSION)
     standard = "Standard accounts carry their own losses" if kind == "standard" else None
     cols = st.columns(4)
-    cols[0].button("Start review" if state != "in_review" else "Reassign", on_click=open_dialog, args=("review",),
+    cols[0].button("Start review" if state != "in_review" else "Reassign", on_click=open_dialog,
+                   args=("review", seen),
                    disabled=not may_review, key="risk_btn_review")
-    cols[1].button("Clear…", on_click=open_dialog, args=("clear",), key="risk_btn_clear",
+    cols[1].button("Clear…", on_click=open_dialog, args=("clear", seen), key="risk_btn_clear",
                    disabled=not may_review or state != "in_review", help="Start the review first")
     if risk.payout_pause:
-        cols[2].button("Resume payouts", on_click=open_dialog, args=("resume",), key="risk_btn_resume",
+        cols[2].button("Resume payouts", on_click=open_dialog, args=("resume", seen), key="risk_btn_resume",
                        disabled=not allowed(actor, "action:pause_payouts"))
     else:
-        cols[2].button("Pause payouts", on_click=open_dialog, args=("pause",), key="risk_btn_pause", help=standard,
+        cols[2].button("Pause payouts", on_click=open_dialog, args=("pause", seen), key="risk_btn_pause",
+                       help=standard,
                        disabled=bool(standard) or not allowed(actor, "action:pause_payouts"))
-    cols[3].button("Reject…", on_click=open_dialog, args=("reject",), key="risk_btn_reject", help=standard,
-                   disabled=bool(standard) or risk.metrics.status == "rejected"
-                   or not allowed(actor, "action:reject_account"))
-    seen = risk.stored_review.last_event  # what this person saw: the same click sent twice acts once
-    dialogs = {"review": lambda: review_dialog(account_id, firing),
+    version = act(actions.api_version)
+    if risk.metrics.status == "rejected" and actions.can_unreject(version, risk.metrics.disabled_reason):
+        cols[3].button("Unreject…", on_click=open_dialog, args=("unreject", seen), key="risk_btn_unreject",
+                       disabled=not allowed(actor, "action:reject_account"),
+                       help=f"API version {version} can reverse the platform's own rejections")
+    else:
+        refused = standard or risk.reject_refused
+        cols[3].button("Reject…", on_click=open_dialog, args=("reject", seen), key="risk_btn_reject", help=refused,
+                       disabled=bool(refused) or risk.metrics.status == "rejected"
+                       or not allowed(actor, "action:reject_account"))
+    seen = st.session_state.get("risk_seen", seen)  # as it was when the dialog opened
+    holder = risk.stored_review.assignee if state == "in_review" else None
+    dialogs = {"review": lambda: review_dialog(account_id, firing, seen, holder),
                "clear": lambda: clear_dialog(account_id, firing, seen),
                "pause": lambda: pause_dialog(account_id), "reject": lambda: reject_dialog(account_id, seen),
-               "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen)}
+               "resume": lambda: resume_dialog(account_id, risk.payout_pause or {}, seen),
+               "unreject": lambda: unreject_dialog(account_id, seen)}
     which = st.session_state.get("risk_dialog")
     if which in dialogs:
         dialogs[which]()
@@ -208,6 +277,8 @@ def show_header(risk: queue.AccountRisk) -> None:
     if risk.payout_pause:
         st.info(f"Payouts paused by Connect Ops with {actions.PAUSE_METHOD_WORDS[risk.payout_pause['method']]}.",
                 icon=":material/pause_circle:")
+    if m.status == "rejected" or risk.exposure:
+        st.caption(f"Exposure left: {md(risk.exposure or 'nothing (no balance, open dispute or pending refund)')}")
     for finding in risk.assessment.findings:
         st.markdown(f"- **+{finding.points:g}** {md(finding.reason)}")
     if not risk.assessment.findings:
@@ -236,6 +307,10 @@ def show_history(account_id: str, risk: queue.AccountRisk) -> None:
         st.text("\n".join(visible(line) for line in note.body.splitlines()))
     if not risk.notes:
         st.caption("No notes.")
+    links = cases.evidence_links([n.body for n in risk.notes] + [e.note for e in risk.history])
+    if links:  # links people wrote: shown as links whose text is the URL itself, only http(s)
+        st.dataframe([{"evidence": url} for url in links], hide_index=True, width="stretch",
+                     column_config={"evidence": st.column_config.LinkColumn("Evidence links in notes")})
 
 
 def show_account(account_id: str) -> None:

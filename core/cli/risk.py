@@ -6,7 +6,8 @@
 JSON is an array ordered by score, highest first; each element has `account`, `score`, `reasons` (sentences
 with their numbers), `review_state`, the signals that fired (`signals`: points and value) and the numbers
 behind every signal (`values`). Same filters and code as the page (core/risk/queue.py): by default the open
-reviews (new, in review) with anything firing. It reads the mirror at CONNECT_OPS_DB read-only (in demo
+reviews (new, in review) that are material cases (`--lane watch` lists the rest, `--lane rejected` the
+rejected accounts). It reads the mirror at CONNECT_OPS_DB read-only (in demo
 mode, the demo's mirror) and does not sync.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from core.cli.common import mirror_path, open_mirror, words, write_out
 from core.risk import review
-from core.risk.queue import TYPES, QueueFilters, queue, queue_csv, queue_json
+from core.risk.queue import LANES, TYPES, QueueFilters, queue, queue_csv, queue_json
 from core.risk.score import SIGNALS
 
 HELP = __doc__.splitlines()[0]
@@ -36,15 +37,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help=f"{', '.join(review.STATES)} (default: new,in_review); 'all' for every state")
     p.add_argument("--assignee", action="append", type=words, default=[], help="email of whoever reviews it")
     p.add_argument("--min-score", type=int, default=1, help="lowest score listed (default 1: something fires)")
+    p.add_argument("--lane", action="append", type=words, default=[],
+                   help="case (material, the default), watch, rejected; 'all' for every lane")
     p.set_defaults(run=run)
 
 
 def filters_from_args(args: argparse.Namespace) -> QueueFilters:
     """The page's filters from the flags; a bad value raises ValueError in one line."""
     flat = {name: tuple(v for values in getattr(args, name) for v in values)
-            for name in ("signal", "country", "type", "review_state", "assignee")}
+            for name in ("signal", "country", "type", "review_state", "assignee", "lane")}
     unknown = [s for s in flat["signal"] if s not in SIGNALS] + [t for t in flat["type"] if t not in TYPES] + \
-        [s for s in flat["review_state"] if s not in (*review.STATES, "all")]
+        [s for s in flat["review_state"] if s not in (*review.STATES, "all")] + \
+        [s for s in flat["lane"] if s not in (*LANES, "all")]
     if unknown:
         raise ValueError(f"unknown value {', '.join(unknown)}: see --help")
     if args.limit is not None and args.limit < 1:
@@ -53,7 +57,8 @@ def filters_from_args(args: argparse.Namespace) -> QueueFilters:
     try:
         return QueueFilters(signals=flat["signal"], country=tuple(c.upper() for c in flat["country"]),
                             type=flat["type"], review_states=() if "all" in states else states,
-                            assignees=flat["assignee"], min_score=args.min_score)
+                            assignees=flat["assignee"], min_score=args.min_score,
+                            lanes=() if "all" in flat["lane"] else (flat["lane"] or ("case",)))
     except ValidationError as exc:
         raise ValueError("; ".join(str(e["msg"]) for e in exc.errors())) from None
 

@@ -530,7 +530,7 @@ COUNTRY_CURRENCY = {"US": "usd", "GB": "gbp", "FR": "eur", "DE": "eur", "CA": "c
 
 
 @route("POST", "/v1/accounts", ("type", "country", "email", "business_type", "business_profile", "default_currency",
-                                "metadata", "external_account"))
+                                "metadata", "external_account", "controller"))
 def create_account(state: State, call: Call) -> Any:
     """A connected account, as if onboarding finished at once (nothing due), so tests can start from a clean
     merchant. A bank account given by number gets Stripe's kind of fingerprint: the same number, the same
@@ -551,6 +551,10 @@ def create_account(state: State, call: Call) -> Any:
               "business_name": profile.get("name"), "url": profile.get("url"), "mcc": profile.get("mcc"),
               "product_description": profile.get("product_description"), "metadata": _metadata(params) or {}}
     bank = _external_account(params.get("external_account"), country, currency)
+    from . import versions  # (it registers routes of its own here: imported late)
+
+    if versions.controller_losses(params.get("controller"), kind, call.api_version) == "stripe":
+        fields["_losses_payments"] = "stripe"
     return objects.render(state, ledger.create_account(state, call.now, fields, bank, call.request))
 
 
@@ -663,11 +667,14 @@ def reject_account(state: State, call: Call) -> Any:
     if "payouts_action" in call.params and call.api_version[:10] < ledger.PAYOUTS_ACTION_SINCE:
         raise ApiError(400, "Received unknown parameter: payouts_action", param="payouts_action")
     pause = _choice(call.params, "payouts_action", ("none", "pause")) != "none"
-    if account["type"] == "standard":
-        raise ApiError(400, "Only Custom and Express accounts can be rejected: the platform is not liable for "
-                            "negative balances of Standard accounts.", param="account")
+    from . import versions  # (it registers routes of its own here: imported late)
+
+    if versions.losses_payments(account) != "application":
+        raise ApiError(400, "Only accounts where your platform is liable for negative balances can be rejected "
+                            "(not Standard accounts, nor Express accounts whose losses Stripe bears).", param="account")
     if str(account["requirements"].get("disabled_reason") or "").startswith("rejected."):
         raise ApiError(400, f"Account {account['id']} has already been rejected.", param="account")
+    versions.mark_platform_rejection(account)
     ledger.reject_account(state, call.now, account, str(reason), call.request, pause_payouts=pause)
     return objects.render(state, account)
 

@@ -55,6 +55,12 @@ def handle(emulator: "Emulator", method: str, path: str, params: dict[str, Any])
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "requirements":
             account = _record(emulator, "accounts", parts[1])
             return objects.render(state, set_requirements(state, now, account, params))
+        if method == "POST" and len(parts) == 3 and parts[0] == "charges" and parts[2] == "early_fraud_warning":
+            from . import radar  # an issuer reports the charge as fraud (Stripe's test card 4000000000005423)
+
+            charge = _record(emulator, "charges", parts[1])
+            return objects.render(state, radar.create_warning(state, now, charge,
+                                                              str(params.get("fraud_type") or "made_with_stolen_card")))
         if method == "POST" and len(parts) == 3 and parts[0] == "accounts" and parts[2] == "cover_negative_balance":
             account = _record(emulator, "accounts", parts[1])
             txn = ledger.cover_negative_balance(state, now, account, int(params.get("amount", 0)),
@@ -91,7 +97,10 @@ def set_requirements(state: Any, now: int, account: dict[str, Any], params: dict
     if "current_deadline" in params:
         requirements["current_deadline"] = int(params["current_deadline"]) if params["current_deadline"] else None
     changes: dict[str, Any] = {"requirements": requirements}
-    if requirements.get("past_due"):
+    if str(params.get("disabled_reason") or "").startswith("rejected."):  # Stripe itself rejects the account
+        requirements["disabled_reason"] = str(params["disabled_reason"])
+        changes.update(charges_enabled=False, payouts_enabled=False)
+    elif requirements.get("past_due"):
         requirements["disabled_reason"] = "requirements.past_due"
         changes.update(charges_enabled=False, payouts_enabled=False)
     elif str(requirements.get("disabled_reason") or "").startswith("requirements."):

@@ -86,7 +86,7 @@ def account(state: State, rec: Record) -> dict[str, Any]:
         "business_type": rec.get("business_type"),
         "capabilities": dict(rec["capabilities"]),
         "charges_enabled": rec["charges_enabled"],
-        "controller": _controller(rec["type"]),
+        "controller": _controller(rec["type"], rec.get("_losses_payments")),
         "country": rec["country"],
         "created": rec["created"],
         "default_currency": rec["default_currency"],
@@ -110,12 +110,12 @@ def account(state: State, rec: Record) -> dict[str, Any]:
     return body
 
 
-def _controller(account_type: str) -> dict[str, Any]:
+def _controller(account_type: str, losses: str | None = None) -> dict[str, Any]:
     if account_type == "standard":  # Stripe bills the account and issues its 1099 itself
         return {"fees": {"payer": "account"}, "is_controller": False, "type": "account"}
     dashboard = "express" if account_type == "express" else "none"
     collector = "stripe" if account_type == "express" else "application"
-    return {"fees": {"payer": "application"}, "is_controller": True, "losses": {"payments": "application"},
+    return {"fees": {"payer": "application"}, "is_controller": True, "losses": {"payments": losses or "application"},
             "requirement_collection": collector, "stripe_dashboard": {"type": dashboard}, "type": "application"}
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from . import ledger
 from .ledger import DAY
 from .state import PLATFORM, Record, State
+from .risk_demo import risk_demo_accounts
 from .tax_demo import TAX_DEMO_ACCOUNTS, tax_demo_accounts
 from .tax_demo_season import tax_season_accounts
 
@@ -137,6 +138,7 @@ def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> Sta
     _mark_unknown_fields(state, rng)
     # the tax filing season's cases: after everything else (unknown fields too), from their own stream
     accounts += tax_season_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS) + len(TAX_DEMO_ACCOUNTS), end)
+    accounts += risk_demo_accounts(state, seed, len(accounts), end)  # own stream, after everything else
     for acct in accounts:
         acct.pop("_profile", None)
         acct.pop("_index", None)

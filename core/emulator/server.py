@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import api, control, objects
+from . import api, control, objects, radar, versions  # (radar and versions add routes)
 from .api import ApiError, Call
 from .faults import Faults
 from .params import ParamError, parse
@@ -101,7 +101,8 @@ class Emulator:
                         api_version=headers.get("stripe-version") or STRIPE_VERSION)
             if key:
                 return self._idempotent(call, route, key)
-            return 200, _expand(self.state, route.handler(self.state, call), params.get("expand")), {}
+            return 200, versions.for_version(self.state, _expand(self.state, route.handler(self.state, call),
+                                                                 params.get("expand")), call.api_version), {}
 
     def _authenticate(self, header: str | None) -> None:
         if not header:
@@ -134,7 +135,8 @@ class Emulator:
                                     "execute a different request.", "idempotency_error")
             return stored[1], json.loads(stored[2]), {"Idempotent-Replayed": "true", "Original-Request": stored[3]}
         try:
-            status, body = 200, _expand(self.state, route.handler(self.state, call), call.params.get("expand"))
+            status, body = 200, versions.for_version(self.state, _expand(
+                self.state, route.handler(self.state, call), call.params.get("expand")), call.api_version)
         except ApiError as exc:
             if exc.status >= 500:
                 raise

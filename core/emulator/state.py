@@ -18,7 +18,7 @@ PLATFORM: str | None = None
 # Resource name (URL path) -> id prefixes it holds. Charges include `py_` payments on accounts.
 RESOURCES = (
     "accounts", "charges", "transfers", "payouts", "application_fees",
-    "refunds", "disputes", "balance_transactions", "events",
+    "refunds", "disputes", "balance_transactions", "events", "early_fraud_warnings",
 )
 PREFIX_RESOURCE = {
     "acct": "accounts", "ch": "charges", "py": "charges", "tr": "transfers", "po": "payouts",

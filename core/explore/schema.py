@@ -23,6 +23,7 @@ TABLE_MEANINGS: dict[str, str] = {
     "application_fees": "Application fees the platform collected on its merchants' charges.",
     "refunds": "Refunds of charges (`re_`) and of `py_` payments when a transfer is reversed (`pyr_`).",
     "disputes": "Disputes (chargebacks) and early fraud warnings' disputes of charges.",
+    "early_fraud_warnings": "Radar's early fraud warnings: issuers' fraud reports (Visa's TC40) on charges, by scope.",
     "balance_transactions": "Every movement of a balance (the platform's or a merchant's): the ledger behind balances.",
     "events": "Stripe events the sync replayed (30 days are kept by Stripe), by scope.",
     "account_disconnections": "Connected accounts that left the platform (deauthorized, or access refused); "
@@ -141,6 +142,12 @@ COLUMN_MEANINGS: dict[str, dict[str, str]] = {
         "payment_intent_id": "Its PaymentIntent.",
         "is_charge_refundable": "Whether the charge can still be refunded.",
         "evidence_due_by": "Deadline for the evidence (UTC).",
+    },
+    "early_fraud_warnings": {
+        "charge_id": "The charge the issuer reported as fraud.",
+        "payment_intent_id": "Its PaymentIntent.",
+        "fraud_type": "made_with_stolen_card, card_never_received, unauthorized_use_of_card, misc...",
+        "actionable": "Whether the charge can still be refunded to head off a dispute (not refunded nor disputed).",
     },
     "balance_transactions": {
         "amount": "Gross amount in minor units of `currency` (negative: money out).",

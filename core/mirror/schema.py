@@ -251,6 +251,14 @@ TABLES: dict[str, Table] = {
             ("is_charge_refundable", "BOOLEAN", field("is_charge_refundable")),
             ("evidence_due_by", "TIMESTAMP", ts("evidence_details.due_by")),
         ), id_prefixes=("dp", "du")),
+        # Radar's early fraud warnings (issuers' fraud reports, Visa's TC40): listed per scope, with events
+        # (https://docs.stripe.com/api/radar/early_fraud_warnings). VAMP counts them with disputes.
+        Table("early_fraud_warnings", "radar.early_fraud_warning", _cols(
+            ("charge_id", "VARCHAR", ref("charge")),
+            ("payment_intent_id", "VARCHAR", ref("payment_intent")),
+            ("fraud_type", "VARCHAR", field("fraud_type")),
+            ("actionable", "BOOLEAN", field("actionable")),
+        )),  # (no id prefix: the support lookup resolves ids of the tables it knows)
         Table("balance_transactions", "balance_transaction", _cols(
             ("amount", "BIGINT", field("amount")),
             ("currency", "VARCHAR", field("currency")),

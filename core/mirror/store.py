@@ -40,6 +40,11 @@ class DatabaseLockedError(StoreError):
 # --------------------------------------------------------------------------- migrations
 
 
+# The resource tables of migration 1 (later ones add their own tables in their own migration).
+V1_TABLES = ("connected_accounts", "charges", "transfers", "payouts", "application_fees", "refunds", "disputes",
+             "balance_transactions", "events")
+
+
 def _resource_ddl(table: Table, version: int = 1) -> str:
     """A resource table as migration `version` made it (1: with ART indexes; 5 on: without)."""
     typed = "".join(f",\n    {c.name} {c.sql_type}" for c in table.columns)
@@ -134,7 +139,7 @@ _V5_NO_ART = "".join(
 ) + "DROP INDEX IF EXISTS transfers_source_transaction;\n" + "".join(
     f"ALTER TABLE {t.name} RENAME TO {t.name}__v4;\n" + _resource_ddl(t, 5)
     + f"INSERT INTO {t.name} SELECT * FROM {t.name}__v4;\nDROP TABLE {t.name}__v4;\n"
-    for t in TABLES.values()
+    for t in TABLES.values() if t.name in V1_TABLES
 ) + "ALTER TABLE sync_state ADD COLUMN fresh BOOLEAN DEFAULT FALSE;\n"
 
 # Version 6: connected accounts that left the platform (deauthorized, or access revoked). Their rows
@@ -234,9 +239,12 @@ RECORDS_MIGRATIONS: list[tuple[int, str]] = [
     (4, _V9_EXPLORE_QUERIES),
     (5, _R5_TAX_FILED_FORMS),
 ]
+# Version 10: Radar's early fraud warnings, a resource table added after the first nine versions (which
+# build and rebuild only the tables they knew: V1_TABLES).
+_V10_EARLY_FRAUD_WARNINGS = _resource_ddl(TABLES["early_fraud_warnings"], 5)
 
 MIGRATIONS: list[tuple[int, str]] = [
-    (1, "".join(_resource_ddl(t) for t in TABLES.values()) + _V1_STATE),
+    (1, "".join(_resource_ddl(t) for t in TABLES.values() if t.name in V1_TABLES) + _V1_STATE),
     (2, _V2_AUDIT),
     (3, _V3_ID_INDEXES),
     (4, _V4_NO_CREATED_INDEXES),
@@ -245,6 +253,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, _V7_RISK_REVIEWS),
     (8, _V8_TAX_FORM_OVERRIDES),
     (9, _V9_EXPLORE_QUERIES),
+    (10, _V10_EARLY_FRAUD_WARNINGS),
 ]
 
 

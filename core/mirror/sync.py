@@ -51,13 +51,15 @@ from typing import Any
 from core.mirror.ledger_check import LedgerCheck
 from core.mirror.schema import TABLE_BY_RESOURCE, table_of, table_of_object
 from core.mirror.store import PLATFORM, Store
-from core.stripe_api import AccountAccessError, Page, ResourceMissingError, StripeApi
+from core.stripe_api import SERVICES, AccountAccessError, Page, ResourceMissingError, StripeApi
 
 log = logging.getLogger("connect_ops.sync")
+RESOURCE_OF_SERVICE = {path: resource for resource, path in SERVICES.items()}  # "radar/early_fraud_warnings" -> ...
 
 PLATFORM_RESOURCES = ("accounts", "charges", "transfers", "application_fees", "refunds", "disputes",
-                      "balance_transactions", "payouts", "events")
-ACCOUNT_RESOURCES = ("charges", "refunds", "disputes", "payouts", "balance_transactions", "events")
+                      "early_fraud_warnings", "balance_transactions", "payouts", "events")
+ACCOUNT_RESOURCES = ("charges", "refunds", "disputes", "early_fraud_warnings", "payouts", "balance_transactions",
+                     "events")
 EVENT_RETENTION = 30 * 86400
 RETENTION_MARGIN = 3600  # re-backfill a little before Stripe drops the events we would need
 EVENT_OVERLAP = 300  # seconds re-read before the watermark: same-second events and clock skew
@@ -83,7 +85,7 @@ def scope_label(scope: str) -> str:
 
 # Objects whose events carry their newest snapshot (balance transactions have no events of their own).
 _EVENT_OBJECT_TABLES = {o: table_of_object(o) for o in ("account", "charge", "transfer", "payout", "application_fee",
-                                                        "refund", "dispute")}
+                                                        "refund", "dispute", "radar.early_fraud_warning")}
 # --------------------------------------------------------------------------- results and progress
 
 
@@ -1430,8 +1432,10 @@ class SyncEngine:
         out: Counter[str] = Counter()
         for endpoint, n in list(self.api.stats.by_endpoint.items()):
             parts = endpoint.split("/")
-            if len(parts) >= 3:
-                out[table_of(parts[2]) if parts[2] in TABLE_BY_RESOURCE else parts[2]] += n
+            if len(parts) >= 3:  # a namespaced resource (radar/early_fraud_warnings) is two segments
+                segment = "/".join(parts[2:4]) if parts[2] == "radar" else parts[2]
+                resource = RESOURCE_OF_SERVICE.get(segment, segment)
+                out[table_of(resource) if resource in TABLE_BY_RESOURCE else segment] += n
         return out
 
     def stream_lines(self, elapsed: float) -> list[str]:

@@ -11,7 +11,7 @@ action through core/actions.perform (core/risk/actions.py); starting or reassign
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from core import audit
 from core.actions import ActionFailed, Context
-from core.auth import Actor, Role, require
+from core.auth import Actor, PermissionDenied, Role, require
 from core.clock import utc_now
 from core.mirror.store import Store
 
@@ -102,18 +102,49 @@ def history(db: duckdb.DuckDBPyConnection, account_id: str) -> list[ReviewEvent]
     return [ReviewEvent(**dict(zip(names, row))) for row in result.fetchall()]
 
 
-def effective_state(review: Review | None, firing: Iterable[str], now: datetime, labels: dict[str, str]) -> Effective:
-    """Cleared stays cleared until its date, and only while no signal fires that did not fire when it was cleared."""
+Firing = Iterable[str] | Mapping[str, float]  # the signals firing now, with their points where known
+WORSE_BY = 2.0  # points a signal must gain over what it had when cleared to reopen it (not the windows' drift)
+
+
+def _points(firing: Firing) -> dict[str, float | None]:
+    return dict(firing) if isinstance(firing, Mapping) else dict.fromkeys(firing)
+
+
+def encode_signals(firing: Firing) -> list[str]:
+    """What a clearance remembers of each signal: 'dispute_activity:2.8' (its points then), or the name alone."""
+    return [name if points is None else f"{name}:{points:g}" for name, points in sorted(_points(firing).items())]
+
+
+def _remembered(review: Review) -> dict[str, float | None]:
+    found: dict[str, float | None] = {}
+    for item in review.cleared_signals:
+        name, _, points = item.partition(":")
+        found[name] = float(points) if points else None
+    return found
+
+
+def effective_state(review: Review | None, firing: Firing, now: datetime, labels: dict[str, str]) -> Effective:
+    """Cleared stays cleared until its date, and only while no signal fires that did not fire when it was cleared
+    and none is worse than it was then (more than WORSE_BY points more). An action's follow-up date brings an
+    actioned account back into review."""
     if review is None:
         return Effective(state="new")
+    if review.state == "actioned" and review.cleared_until is not None and review.cleared_until <= now:
+        return Effective(state="in_review", why=f"follow-up due on {review.cleared_until:%Y-%m-%d}")
     if review.state != "cleared":
         return Effective(state=review.state)
     if review.cleared_until is not None and review.cleared_until <= now:
         return Effective(state="new", why=f"clearance expired on {review.cleared_until:%Y-%m-%d}")
-    fresh = [s for s in firing if s not in set(review.cleared_signals)]
+    then, current = _remembered(review), _points(firing)
+    fresh = [s for s in current if s not in then]
     if fresh:
         named = ", ".join(labels.get(s, s) for s in fresh)
         return Effective(state="new", why=f"new signal since it was cleared: {named}")
+    worse = [(s, then[s], p) for s, p in current.items()
+             if p is not None and then.get(s) is not None and p > (then[s] or 0) + WORSE_BY]
+    if worse:
+        named = ", ".join(f"{labels.get(s, s)} ({was:g} to {now_:g} points)" for s, was, now_ in worse)
+        return Effective(state="new", why=f"worse since it was cleared: {named}")
     return Effective(state="cleared")
 
 
@@ -139,16 +170,48 @@ def write_change(conn: duckdb.DuckDBPyConnection, actor: Actor, account_id: str,
     return int(event)
 
 
+def guard(ctx: Context, actor: Actor, action: str, account_id: str, params: dict[str, Any] | None = None,
+          permission: str | None = None) -> None:
+    """The permission check, first in every risk change (before anything about the account is read, so a refusal
+    tells nothing about its state): a refusal gets its `denied` audit row, then is raised."""
+    try:
+        require(actor, permission or f"action:{action}")
+    except PermissionDenied as exc:
+        with ctx.store.transaction() as conn:
+            audit.record(conn, actor, action, account_id=account_id, target_id=account_id, params=params or {},
+                         reason=None, result="denied", error=str(exc))
+        raise
+
+
 def _account_exists(db: duckdb.DuckDBPyConnection, account_id: str) -> None:
     if db.execute("SELECT count(*) FROM connected_accounts WHERE id = ? AND account IS NULL",
                   [account_id]).fetchall()[0][0] == 0:
         raise ActionFailed(f"No connected account {account_id} in the synced data.")
 
 
+def conflict(db: duckdb.DuckDBPyConnection, actor: Actor, account_id: str, seen_event: int | None) -> None:
+    """Refuse a change made on a stale view: someone else changed the review after `seen_event` (the review's
+    last event when this person looked; None: no view to compare, as in scripts). Says who changed what."""
+    if seen_event is None:
+        return
+    newer = [e for e in history(db, account_id) if e.id > seen_event and e.actor_email != actor.email
+             and (e.from_state, e.to_state) != ("new", "new")]  # a case written down as opened changes nothing
+    if not newer:
+        return
+    e = newer[0]
+    held = f", assigned to {e.assignee}" if e.assignee else ""
+    raise ActionFailed(f"{e.actor_email} changed this review on {e.occurred_at:%Y-%m-%d %H:%M} UTC after you opened "
+                       f"it ({STATE_LABELS[e.from_state]} to {STATE_LABELS[e.to_state]}{held}). Nothing was changed: "
+                       "look at it again, then decide.")
+
+
 def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | None = None,
-                 note: str | None = None, *, firing: Iterable[str] = (), now: datetime | None = None) -> str:
-    """Take an account into review (or hand it to someone else); the assignee defaults to the actor."""
-    require(actor, PERMISSION)
+                 note: str | None = None, *, firing: Firing = (), now: datetime | None = None,
+                 seen_event: int | None = None, take_over: bool = False) -> str:
+    """Take an account into review (or hand it to someone else); the assignee defaults to the actor. One reviewer
+    holds a case: taking one someone else holds needs `take_over`. With `seen_event` (the review's last event as
+    the person saw it), a change someone else made since is refused."""
+    guard(ctx, actor, AUDIT_ACTION, account_id, {"to": "in_review", "assignee": assignee}, PERMISSION)
     _account_exists(ctx.store.cursor(), account_id)
     who = (assignee or actor.email).strip()
     if not who or len(who) > 200:
@@ -156,11 +219,17 @@ def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | No
     text = (note or "").strip() or None
     if text and len(text) > 5000:
         raise ActionFailed("Notes are limited to 5,000 characters.")
+    conflict(ctx.store.cursor(), actor, account_id, seen_event)
     before = review_of(ctx.store.cursor(), account_id)
     current = effective_state(before, firing, now or utc_now(), {}).state
     if current == "in_review" and before.assignee == who:
         raise ActionFailed(f"Already in review by {who}.")
+    if current == "in_review" and before.assignee not in (None, actor.email) and not take_over:
+        raise ActionFailed(f"{before.assignee} holds this case; take it over explicitly to change who has it.")
     with ctx.store.transaction() as conn:
+        conflict(conn, actor, account_id, seen_event)  # again, where the write is: nobody slips in between
+        if review_of(conn, account_id).last_event != before.last_event:
+            raise ActionFailed("The review changed while this was being saved; look at it again.")
         audit_id = audit.record(conn, actor, AUDIT_ACTION, account_id=account_id, target_id=account_id,
                                 params={"from": current, "to": "in_review", "assignee": who}, reason=text,
                                 result="succeeded")
@@ -169,18 +238,20 @@ def start_review(ctx: Context, actor: Actor, account_id: str, assignee: str | No
     return f"In review by {who}."
 
 
-def reopen_due(store: Store, firing: dict[str, list[str]], now: datetime, labels: dict[str, str]) -> list[str]:
+def reopen_due(store: Store, firing: Mapping[str, Firing], now: datetime, labels: dict[str, str]) -> list[str]:
     """Write down every cleared account that has come back (its clearance expired, or a new signal fired):
     state new, an event and an audit row by SYSTEM. Returns the accounts reopened."""
     reopened = []
     for account_id, before in reviews(store.cursor()).items():
         seen = effective_state(before, firing.get(account_id, []), now, labels)
-        if before.state != "cleared" or seen.state != "new":
+        if seen.state == before.state or before.state not in ("cleared", "actioned"):
             continue
         with store.transaction() as conn:
             audit_id = audit.record(conn, SYSTEM, AUDIT_ACTION, account_id=account_id, target_id=account_id,
-                                    params={"from": "cleared", "to": "new"}, reason=seen.why, result="succeeded")
-            write_change(conn, SYSTEM, account_id, before, "new", note=seen.why, audit_id=audit_id)
+                                    params={"from": before.state, "to": seen.state}, reason=seen.why,
+                                    result="succeeded")
+            write_change(conn, SYSTEM, account_id, before, seen.state, note=seen.why, audit_id=audit_id,
+                         assignee=before.assignee if seen.state == "in_review" else None)
         reopened.append(account_id)
     return reopened
 

@@ -97,6 +97,28 @@ RULES: tuple[Rule, ...] = (
                              "Disputes arrive up to 120 days after the charge, so the newest part is incomplete."),
     Rule(key="dispute_rate", label="0.75% dispute rate", value=0.0075, unit="ratio", applies_from=None,
          source=POLICY, note="The dispute rate (by charge date) against Stripe's dispute-activity guidance."),
+    Rule(key="confidence_z", label="90% confidence", value=1.2816, unit="factor", applies_from=None, source=POLICY,
+         note="z of the one-sided lower bound (Wilson score interval) a ratio is scored on: how sure we are that "
+              "the true rate is past a line. 1 dispute of 1 sale is at least 38%; 500 of 5,000 at least 9.4%. "
+              "https://en.wikipedia.org/wiki/Binomial_proportion_confidence_interval#Wilson_score_interval"),
+    Rule(key="min_disputes", label="at least 3 disputes", value=3, unit="count", applies_from=None, source=POLICY,
+         note="Dispute activity and the dispute rate fire only from this many disputes (inquiries not counted); "
+              "the reason says how many there are."),
+    Rule(key="min_events", label="at least 3 events", value=3, unit="count", applies_from=None, source=POLICY,
+         note="The refund rate and the risky-charge share fire only from this many refunds or risky charges."),
+    Rule(key="queue_score", label="a score of 15", value=15, unit="count", applies_from=None, source=POLICY,
+         note="An account is a case in the queue from this score, or with one severe signal; below, it is "
+              "listed under 'watch', out of the queue."),
+    Rule(key="severe_points", label="one signal of 20 points", value=20, unit="count", applies_from=None,
+         source=POLICY, note="A single signal this strong makes a case whatever the score."),
+    Rule(key="case_due_days", label="3 days", value=3, unit="days", applies_from=None, source=POLICY,
+         note="A case is due this many days after it entered the queue."),
+    Rule(key="case_due_days_severe", label="1 day", value=1, unit="days", applies_from=None, source=POLICY,
+         note="A case scoring severe_score or more is due this many days after it entered the queue."),
+    Rule(key="severe_score", label="a score of 50", value=50, unit="count", applies_from=None, source=POLICY,
+         note="From this score a case is due sooner."),
+    Rule(key="follow_up_days", label="a follow-up in 14 days", value=14, unit="days", applies_from=None,
+         source=POLICY, note="A paused or rejected account comes back into review after this many days."),
     Rule(key="refund_rate", label="our 10% refund line", value=0.10, unit="ratio", applies_from=None,
          source=POLICY, note="Share of settled charges in the window that were refunded, fully or partly."),
     Rule(key="risky_share", label="our 10% risky-charge line", value=0.10, unit="ratio", applies_from=None,

@@ -1,14 +1,19 @@
 """From an account's numbers to a score of 0-100 and its reasons, each a sentence with the numbers in it.
 
-Each signal that fires adds points: its weight (below, as data) times how far past its line it is (at the
-line half, at `full_at` times the line all of it) times how much evidence there is (one dispute out of
-twelve charges is a ratio of 8%, but one event: points grow with the count up to `evidence` events). So a
-merchant far below the networks' counts still ranks on its ratios, and a single unlucky month does not
-outrank a steady pattern. The score is the sum, capped at 100; the reasons are sorted by the points they
+Each signal that fires adds points: its weight (below, as data) times its severity times its evidence.
+For the ratios (disputes, refunds, risky charges) the severity is how far past its line the *lower
+confidence bound* of the ratio is (core/risk/months.wilson_lower; at the line nothing beyond a floor,
+at `full_at` times the line all of it, on a log scale), and the evidence grows with the count of events (log
+scale, all of it at `evidence` events). A ratio fires only from a minimum count (rules: min_disputes,
+min_events), shown in the reason. So one dispute on three sales does not fire, and 500 of 5,000 outranks
+3 of 200. The card networks' own lines (Visa's VAMP on Visa card-not-present sales, Mastercard's ECM/HECM on
+last month's Mastercard sales) add their own points, fully only where the program would count the merchant.
+The score is the sum, capped at 100; the reasons are sorted by the points they
 added. Nothing here reads the database: `assess(metrics)` is a pure function.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,6 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from core.account_status import explain_disabled_reason
 from core.money import format_amount, format_amounts
 from core.risk import rules
+from core.risk.months import DisputeMonth, wilson_lower
+from core.risk.rules import Rule
 from core.risk.signals import AccountMetrics
 
 # Signal keys and their names on the page (the queue's "signal" filter).
@@ -25,7 +32,7 @@ SIGNALS: dict[str, str] = {
     "risky_charges": "Risky charges", "past_due": "Requirements past due", "deadline_soon": "Requirements due soon",
     "disabled": "Account disabled", "volume_spike": "Volume spike", "young_high_volume": "Young account, high volume",
     "volume_drop": "Volume drop", "failed_payouts": "Failed payouts", "negative_balance": "Negative balance",
-    "shared_bank": "Shared bank account",
+    "shared_bank": "Shared bank account", "network_program": "Card network program",
 }
 
 
@@ -37,18 +44,23 @@ class Weight(BaseModel):
     key: str
     points: float          # at full strength
     full_at: float = 1.0   # multiple of its line where it reaches full strength (at the line: 1 / full_at)
-    evidence: int = 1      # events for full strength; fewer give proportionally less
+    evidence: int = 1      # events for full strength; fewer give less (linear; log scale for the ratios)
+    floor: float = 0.0     # ratios: the share of points when the ratio is past its line but its lower bound is not
     why: str
 
 
 WEIGHTS: dict[str, Weight] = {w.key: w for w in (
-    Weight(key="dispute_activity", points=35, full_at=2, evidence=3,
-           why="What the networks monitor and fine; past Stripe's 0.75% at half strength, twice it at full."),
-    Weight(key="dispute_rate", points=20, full_at=2, evidence=3,
+    Weight(key="dispute_activity", points=35, full_at=10, evidence=30, floor=0.2,
+           why="What the networks monitor and fine; full when its lower bound is 10 times Stripe's 0.75% and there "
+               "are 30 disputes."),
+    Weight(key="dispute_rate", points=20, full_at=10, evidence=30, floor=0.2,
            why="Disputes on the charges of the last year: a pattern, where activity is one month."),
-    Weight(key="refund_rate", points=15, full_at=2, evidence=5,
+    Weight(key="network_program", points=25, full_at=2, evidence=1,
+           why="Past a card network's own line on its own count: fines and enrolment follow; in proportion to the "
+               "program's count floor where the merchant is below it."),
+    Weight(key="refund_rate", points=15, full_at=3, evidence=30, floor=0.2,
            why="Refunding many orders often comes before disputes (goods not delivered)."),
-    Weight(key="risky_charges", points=20, full_at=2, evidence=5,
+    Weight(key="risky_charges", points=20, full_at=3, evidence=30, floor=0.2,
            why="Radar's own view of the buyers this merchant attracts."),
     Weight(key="past_due", points=10, full_at=2,
            why="Stripe has already restricted the account; verification may be failing on purpose."),
@@ -120,54 +132,119 @@ def _window(m: AccountMetrics) -> str:
     return f"the last {int(_v(m, 'rate_window_days'))} days"
 
 
+def _z(m: AccountMetrics) -> float:
+    return _v(m, "confidence_z")
+
+
+def _severity(lower: float, line: float, full_at: float) -> float:
+    """0 at the line, 1 at `full_at` times it, on a log scale (twice the line is as far again as 4 times)."""
+    if line <= 0 or lower <= line:
+        return 0.0
+    return min(1.0, math.log(lower / line) / math.log(full_at))
+
+
+def _ratio_points(key: str, events: int, of: int, line: float, z: float) -> float:
+    """Points of a ratio signal: severity of its lower bound (with the weight's floor) times its evidence."""
+    weight = WEIGHTS[key]
+    severity = weight.floor + (1 - weight.floor) * _severity(wilson_lower(events, of, z), line, weight.full_at)
+    evidence = min(1.0, math.log1p(events) / math.log1p(weight.evidence))
+    return weight.points * severity * evidence
+
+
+def _at_least(lower: float) -> str:
+    return f"at least {_pct(lower)} with 90% confidence"
+
+
+def _inquiries(n: int) -> str:
+    return f"; {n} inquir{'y' if n == 1 else 'ies'} not counted" if n else ""
+
+
 def dispute_activity(m: AccountMetrics) -> Finding | None:
-    """The worst recent month, against every line in force that month (Visa's moved in April 2026)."""
+    """The worst recent month (by its lower bound) against Stripe's 0.75%, from `min_disputes` disputes."""
     month = m.worst_month
-    if month is None or month.disputes == 0:
+    line = rules.rule("stripe_excessive", month.month) if month else None
+    if month is None or line is None or month.ratio is None or month.disputes < _v(m, "min_disputes") \
+            or not rules.crossed(line, month.ratio):
         return None
-    lines = rules.dispute_lines(month.month)
-    past = [line for line in lines
-            if rules.crossed(line, month.mastercard_ratio if line.key.startswith("mastercard") else month.ratio)]
-    if not past:
-        return None
-    top = max(past, key=lambda line: line.value)
-    stripe_line = rules.rule("stripe_excessive", month.month)
-    base = stripe_line.value if stripe_line else top.value
-    when = month.month.strftime("%B %Y")
-    of = f"{month.disputes} of {month.settled} settled charges" if month.settled else \
-        f"{month.disputes} with no settled charge that month"
-    text = f"dispute activity {_pct(month.ratio)} in {when} ({of}), above {top.label}"
-    if top.key.startswith("mastercard"):
-        text = (f"dispute activity {_pct(month.ratio)} in {when} ({of}); {_pct(month.mastercard_ratio)} of the "
-                f"{month.previous_settled} sales of the month before, above {top.label}")
-    if top.min_count and month.disputes < top.min_count:
-        text += (f" (the program enrols merchants with at least {top.min_count:,} a month; "
-                 f"this one has {month.disputes})")
+    lower = month.lower(_z(m)) or 0.0
+    text = (f"dispute activity {_pct(month.ratio)} in {month.month:%B %Y} ({month.disputes} of {month.settled} "
+            f"settled charges; {_at_least(lower)}{_inquiries(month.inquiries)}), "
+            + (f"above {line.label}" if lower > line.value else f"not surely above {line.label} on so few charges"))
     return Finding(signal="dispute_activity", value=month.ratio, reason=text,
-                   points=_points("dispute_activity", month.ratio, base, month.disputes))
+                   points=_ratio_points("dispute_activity", month.disputes, month.settled, line.value, _z(m)))
 
 
-def _rate_finding(m: AccountMetrics, key: str, rule_key: str, events: int, of: int,
+def _program(month: DisputeMonth, key_prefix: str) -> tuple[Rule, bool] | None:
+    """The network's line this month's ratio is past: the one the program would enrol it under (True), else the
+    lowest-count line its ratio is past, for what would be (False). None when no line is passed."""
+    lines = [r for r in rules.dispute_lines(month.month) if r.key.startswith(key_prefix)]
+    past = [r for r in lines if month.ratio is not None and rules.crossed(r, month.ratio)]
+    counted = [r for r in past if (r.min_count or 0) <= month.disputes <= (r.max_count or month.disputes)]
+    if counted:
+        return max(counted, key=lambda r: r.value), True
+    below = [r for r in past if month.disputes < (r.min_count or 0)]
+    return (min(below, key=lambda r: (r.min_count or 0, r.value)), False) if below else None
+
+
+NETWORKS = (  # view, rule prefix, what its ratio is, whose sales, what its events are called
+    ("visa", "visa", "Visa's VAMP ratio", "Visa card-not-present", "disputes and fraud reports"),
+    ("mastercard", "mastercard", "Mastercard's chargeback ratio", "Mastercard", "chargebacks"),
+)
+
+
+def network_program(m: AccountMetrics) -> Finding | None:
+    """Each network on its own count (core/risk/months.py): a line is claimed only where the program would
+    count the merchant; below its count floor the reason says what would be, and the points scale with it."""
+    best: Finding | None = None
+    for view, prefix, name, sales, events in NETWORKS:
+        month: DisputeMonth | None = getattr(m, f"{view}_month")
+        if month is None or month.ratio is None or month.disputes < _v(m, "min_disputes"):
+            continue
+        found = _program(month, prefix)
+        if found is None:
+            continue
+        line, enrolled = found
+        lower = month.lower(_z(m)) or 0.0
+        weight = WEIGHTS["network_program"]
+        # below the program's count floor, in proportion to it on a log scale (14 of 100 is 0.57, 3 of 1,501 0.19)
+        share = 1.0 if enrolled else math.log1p(month.disputes) / math.log1p(line.min_count or 1)
+        points = weight.points * (0.5 + 0.5 * _severity(lower, line.value, weight.full_at)) * share
+        of = (f"{month.disputes} {events} of {month.settled:,} {sales} sales"
+              + (" the month before" if view == "mastercard" else "") + _inquiries(month.inquiries))
+        text = f"{name} {_pct(month.ratio)} in {month.month:%B %Y} ({of})"
+        text += (f", above {line.label}" if enrolled else
+                 f": at {line.min_count:,} {events} a month this ratio would be past {line.label}")
+        if points < 1:  # far below the program's count: what it would take is noise, say nothing
+            continue
+        if best is None or points > best.points:
+            best = Finding(signal="network_program", value=month.ratio, points=points, reason=text)
+    return best
+
+
+def _rate_finding(m: AccountMetrics, key: str, rule_key: str, events: int, of: int, minimum: str,
                   sentence: Callable[[float], str]) -> Finding | None:
     line = _v(m, rule_key)
-    if events == 0 or of == 0 or events / of < line:
+    if events < max(1, _v(m, minimum)) or of == 0 or events / of < line:
         return None
     ratio = events / of
-    return Finding(signal=key, value=ratio, reason=sentence(ratio), points=_points(key, ratio, line, events))
+    lower = wilson_lower(events, of, _z(m))
+    return Finding(signal=key, value=ratio, reason=f"{sentence(ratio)}; {_at_least(lower)}",
+                   points=_ratio_points(key, events, of, line, _z(m)))
 
 
 def dispute_rate(m: AccountMetrics) -> Finding | None:
-    return _rate_finding(m, "dispute_rate", "dispute_rate", m.disputed, m.settled, lambda r: (
-        f"dispute rate {_pct(r)} over {_window(m)} ({m.disputed} of {m.settled} charges disputed, by charge date)"))
+    return _rate_finding(m, "dispute_rate", "dispute_rate", m.disputed, m.settled, "min_disputes", lambda r: (
+        f"dispute rate {_pct(r)} over {_window(m)} ({m.disputed} of {m.settled} charges disputed, by charge date"
+        f"{_inquiries(m.inquired)})"))
 
 
 def refund_rate(m: AccountMetrics) -> Finding | None:
-    return _rate_finding(m, "refund_rate", "refund_rate", m.refunded, m.settled, lambda r: (
+    return _rate_finding(m, "refund_rate", "refund_rate", m.refunded, m.settled, "min_events", lambda r: (
         f"refund rate {_pct(r)} over {_window(m)} ({m.refunded} of {m.settled} settled charges refunded)"))
 
 
 def risky_charges(m: AccountMetrics) -> Finding | None:
-    return _rate_finding(m, "risky_charges", "risky_share", m.risky, m.attempts, lambda r: (
+    return _rate_finding(m, "risky_charges", "risky_share", m.risky, m.attempts, "min_events", lambda r: (
         f"{m.risky} of {m.attempts} charge attempts ({_pct(r)}) over {_window(m)} rated elevated or highest "
         "risk by Radar, or blocked"))
 
@@ -302,7 +379,8 @@ def shared_bank(m: AccountMetrics) -> Finding | None:
 
 
 CHECKS: tuple[Callable[[AccountMetrics], Finding | None], ...] = (
-    dispute_activity, dispute_rate, refund_rate, risky_charges, past_due, deadline_soon, disabled, volume_spike,
+    dispute_activity, network_program, dispute_rate, refund_rate, risky_charges, past_due, deadline_soon, disabled,
+    volume_spike,
     young_high_volume, volume_drop, failed_payouts, negative_balance, shared_bank,
 )
 

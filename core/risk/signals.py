@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from core.account_status import STATUS_SQL
 from core.risk import rules
+from core.risk.months import BrandMonth, DisputeMonth, worst
 from core.support.merchant import BALANCES_SQL
 
 
@@ -28,24 +29,6 @@ class Volume(BaseModel):
     recent: int       # the recent window (rules: recent_days)
     baseline: int     # the baseline window before it (rules: baseline_days), in total
     lifetime: int
-
-
-class DisputeMonth(BaseModel):
-    """One calendar month of dispute activity: disputes opened in it over charges settled in it."""
-
-    month: date
-    disputes: int
-    settled: int
-    previous_settled: int  # settled in the month before (Mastercard's denominator)
-
-    @property
-    def ratio(self) -> float:
-        """Stripe's dispute activity; with no settled charge that month, each dispute counts as one in one."""
-        return self.disputes / max(self.settled, 1)
-
-    @property
-    def mastercard_ratio(self) -> float:
-        return self.disputes / max(self.previous_settled, 1)
 
 
 class AccountMetrics(BaseModel):
@@ -70,15 +53,23 @@ class AccountMetrics(BaseModel):
     risky: int = 0           # Radar's elevated or highest, or blocked
     settled: int = 0         # succeeded
     refunded: int = 0        # succeeded, then refunded (fully or partly)
-    disputed: int = 0        # succeeded, then disputed (the dispute rate's numerator)
+    disputed: int = 0        # succeeded, then disputed (the dispute rate's numerator; inquiries apart)
+    inquired: int = 0        # succeeded, then only ever an inquiry (warning_*): not a chargeback
     recent_charges: int = 0
     baseline_charges: int = 0
     lifetime_charges: int = 0
     volumes: list[Volume] = []
-    worst_month: DisputeMonth | None = None  # the worst month of dispute activity in the last months
+    brand_months: list[BrandMonth] = []      # per month and card brand, from the month before the first
+    worst_month: DisputeMonth | None = None  # the worst month of Stripe's dispute activity (all brands)
+    visa_month: DisputeMonth | None = None   # the worst month of Visa's VAMP ratio (card-not-present)
+    mastercard_month: DisputeMonth | None = None  # the worst month of Mastercard's ECP ratio
     failed_payouts: int = 0
     last_failed_payout: datetime | None = None
     negative_balances: dict[str, int] = {}   # currency -> minor units below zero
+    balances: dict[str, int] = {}            # currency -> minor units, available + pending, every non-zero one
+    open_disputes: list[tuple[str, int]] = []    # (currency, minor units) of each dispute still open
+    pending_refunds: list[tuple[str, int]] = []  # (currency, minor units) of each refund not yet through
+    losses_payments: str | None = None       # controller.losses.payments: who bears negative balances
     shared_with: list[str] = []              # other accounts paying out to one of its bank accounts
     shared_with_rejected: list[str] = []     # ... of which rejected
     now: datetime
@@ -101,7 +92,6 @@ def windows(now: datetime) -> dict[str, datetime]:
         "rate_since": now - timedelta(days=rules.value(today, "rate_window_days")),
         "recent_since": recent,
         "baseline_since": recent - timedelta(days=rules.value(today, "baseline_days")),
-        "months_since": first,
         "previous_month_since": (first - timedelta(days=1)).replace(day=1),
         "failed_since": now - timedelta(days=rules.value(today, "failed_payout_days")),
     }
@@ -117,7 +107,8 @@ transferred AS (   -- separate (and destination) charges: the account their tran
 cm AS MATERIALIZED (
     SELECT c.id, coalesce(c.account, c.transfer_destination_id, t.destination) AS merchant, c.created, c.status,
            c.currency, c.amount, coalesce(c.amount_refunded, 0) AS amount_refunded,
-           coalesce(c.disputed, false) AS disputed,
+           coalesce(c.disputed, false) AS disputed, coalesce(c.card_brand, c.payment_method_type, 'other') AS brand,
+           coalesce(c.payment_method_type = 'card_present', false) AS present,
            (c.outcome_risk_level IN ('elevated', 'highest') OR c.outcome_type = 'blocked') AS risky
     FROM charges c LEFT JOIN transferred t ON t.charge_id = c.id
     WHERE c.source_transfer_id IS NULL AND coalesce(c.account, c.transfer_destination_id, t.destination) IS NOT NULL
@@ -125,18 +116,24 @@ cm AS MATERIALIZED (
 
 METRICS_SQL = f"""
 WITH {MERCHANT_CHARGES},
+inquiries AS (     -- Stripe's inquiries (warning_*) are not chargebacks: the networks do not count them
+    SELECT cm.id, bool_and(d.status LIKE 'warning%') AS inquiry_only
+    FROM disputes d JOIN cm ON cm.id = d.charge_id GROUP BY 1
+),
 rates AS (
     SELECT merchant,
            count(*) FILTER (WHERE created >= $rate_since) AS attempts,
            count(*) FILTER (WHERE created >= $rate_since AND risky) AS risky,
            count(*) FILTER (WHERE created >= $rate_since AND status = 'succeeded') AS settled,
            count(*) FILTER (WHERE created >= $rate_since AND status = 'succeeded' AND amount_refunded > 0) AS refunded,
-           count(*) FILTER (WHERE created >= $rate_since AND status = 'succeeded' AND disputed) AS disputed,
+           count(*) FILTER (WHERE created >= $rate_since AND status = 'succeeded' AND disputed
+                                  AND NOT coalesce(q.inquiry_only, false)) AS disputed,
+           count(*) FILTER (WHERE created >= $rate_since AND status = 'succeeded' AND q.inquiry_only) AS inquired,
            count(*) FILTER (WHERE status = 'succeeded' AND created >= $recent_since) AS recent_charges,
            count(*) FILTER (WHERE status = 'succeeded' AND created >= $baseline_since
                                   AND created < $recent_since) AS baseline_charges,
            count(*) FILTER (WHERE status = 'succeeded') AS lifetime_charges
-    FROM cm GROUP BY merchant
+    FROM cm LEFT JOIN inquiries q USING (id) GROUP BY merchant
 ),
 volumes AS (
     SELECT merchant, list({{'currency': currency, 'recent': recent, 'baseline': baseline, 'lifetime': lifetime}}
@@ -149,33 +146,69 @@ volumes AS (
           FROM cm WHERE status = 'succeeded' GROUP BY ALL)
     GROUP BY merchant
 ),
-settled_months AS (
-    SELECT merchant, date_trunc('month', created) AS month, count(*) AS settled
-    FROM cm WHERE status = 'succeeded' AND created >= $previous_month_since GROUP BY ALL
+brand_settled AS (
+    SELECT merchant, date_trunc('month', created) AS month, brand, count(*) AS settled,
+           count(*) FILTER (WHERE NOT present) AS settled_cnp
+    FROM cm WHERE status = 'succeeded' AND created >= $previous_month_since AND created < $now GROUP BY ALL
 ),
-dispute_months AS (
-    SELECT cm.merchant, date_trunc('month', d.created) AS month, count(*) AS disputes
+chargebacks AS (
+    SELECT cm.merchant, date_trunc('month', d.created) AS month, cm.brand,
+           count(*) FILTER (WHERE d.status NOT LIKE 'warning%') AS disputes,
+           count(*) FILTER (WHERE d.status LIKE 'warning%') AS inquiries,
+           count(*) FILTER (WHERE d.status NOT LIKE 'warning%' AND NOT cm.present) AS disputes_cnp
     FROM disputes d JOIN cm ON cm.id = d.charge_id
-    WHERE d.created >= $months_since AND d.created < $now GROUP BY ALL
+    WHERE d.created >= $previous_month_since AND d.created < $now GROUP BY ALL
 ),
-worst AS (
-    SELECT merchant, arg_max({{'month': month, 'disputes': disputes, 'settled': settled, 'previous_settled': previous}},
-                             disputes / greatest(settled, 1) + disputes * 1e-9) AS worst_month
-    FROM (SELECT dm.merchant, dm.month, dm.disputes, coalesce(s.settled, 0) AS settled,
-                 coalesce(p.settled, 0) AS previous
-          FROM dispute_months dm
-          LEFT JOIN settled_months s ON s.merchant = dm.merchant AND s.month = dm.month
-          LEFT JOIN settled_months p ON p.merchant = dm.merchant AND p.month = dm.month - INTERVAL 1 MONTH)
-    GROUP BY merchant
+reports AS (      -- issuers' fraud reports (Radar's early fraud warnings) on charges with no chargeback: VAMP
+                  -- counts a report and a dispute on one sale once
+    SELECT cm.merchant, date_trunc('month', min(w.created)) AS month, cm.brand, any_value(cm.present) AS present
+    FROM {{efw}} w JOIN cm ON cm.id = w.charge_id
+    WHERE w.charge_id NOT IN (SELECT charge_id FROM disputes WHERE status NOT LIKE 'warning%' AND charge_id IS NOT NULL)
+    GROUP BY cm.merchant, cm.id, cm.brand
+),
+brand_reports AS (
+    SELECT merchant, month, brand, count(*) FILTER (WHERE NOT present) AS reports_cnp FROM reports
+    WHERE month >= $previous_month_since AND month < $now GROUP BY ALL
+),
+brand_disputes AS (
+    SELECT coalesce(d.merchant, r.merchant) AS merchant, coalesce(d.month, r.month) AS month,
+           coalesce(d.brand, r.brand) AS brand, coalesce(d.disputes, 0) AS disputes,
+           coalesce(d.inquiries, 0) AS inquiries, coalesce(d.disputes_cnp, 0) AS disputes_cnp,
+           coalesce(r.reports_cnp, 0) AS reports_cnp
+    FROM chargebacks d FULL OUTER JOIN brand_reports r
+         ON r.merchant = d.merchant AND r.month = d.month AND r.brand = d.brand
+),
+brand_months AS (
+    SELECT coalesce(s.merchant, d.merchant) AS merchant,
+           list({{'month': coalesce(s.month, d.month), 'brand': coalesce(s.brand, d.brand),
+                  'settled': coalesce(s.settled, 0), 'settled_cnp': coalesce(s.settled_cnp, 0),
+                  'disputes': coalesce(d.disputes, 0), 'disputes_cnp': coalesce(d.disputes_cnp, 0),
+                  'inquiries': coalesce(d.inquiries, 0), 'reports_cnp': coalesce(d.reports_cnp, 0)}})
+               AS brand_months
+    FROM brand_settled s FULL OUTER JOIN brand_disputes d
+         ON d.merchant = s.merchant AND d.month = s.month AND d.brand = s.brand
+    GROUP BY 1
 ),
 failed AS (
     SELECT account AS merchant, count(*) AS failed_payouts, max(created) AS last_failed_payout FROM payouts
     WHERE account IS NOT NULL AND status = 'failed' AND created >= $failed_since GROUP BY 1
 ),
-negative AS (
-    SELECT account AS merchant, list({{'currency': currency, 'amount': amount}} ORDER BY currency) AS negative
+negative AS (      -- every balance (for a rejected account's exposure), and the ones below zero
+    SELECT account AS merchant,
+           list({{'currency': currency, 'amount': amount}} ORDER BY currency) FILTER (WHERE amount < 0) AS negative,
+           list({{'currency': currency, 'amount': amount}} ORDER BY currency) FILTER (WHERE amount <> 0) AS balances
     FROM (SELECT account, currency, coalesce(available, 0) + pending AS amount FROM ({BALANCES_SQL}))
-    WHERE amount < 0 GROUP BY 1
+    GROUP BY 1
+),
+open_disputes AS ( -- still open (inquiries included: money may yet move)
+    SELECT cm.merchant, list({{'currency': d.currency, 'amount': d.amount}}) AS open_disputes
+    FROM disputes d JOIN cm ON cm.id = d.charge_id
+    WHERE d.status IN ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')
+    GROUP BY 1
+),
+pending_refunds AS (
+    SELECT cm.merchant, list({{'currency': r.currency, 'amount': r.amount}}) AS pending_refunds
+    FROM refunds r JOIN cm ON cm.id = r.charge_id WHERE r.status IN ('pending', 'requires_action') GROUP BY 1
 ),
 fingerprints AS (
     SELECT id, requirements_disabled_reason AS reason,
@@ -199,33 +232,66 @@ SELECT a.id, a.business_name, a.email, a.country, a.type, {STATUS_SQL} AS status
        coalesce(r.refunded, 0) AS refunded, coalesce(r.disputed, 0) AS disputed,
        coalesce(r.recent_charges, 0) AS recent_charges, coalesce(r.baseline_charges, 0) AS baseline_charges,
        coalesce(r.lifetime_charges, 0) AS lifetime_charges, coalesce(v.volumes, []) AS volumes,
-       w.worst_month, coalesce(f.failed_payouts, 0) AS failed_payouts, f.last_failed_payout,
-       coalesce(n.negative, []) AS negative_balances, coalesce(s.shared_with, []) AS shared_with,
+       coalesce(r.inquired, 0) AS inquired, coalesce(w.brand_months, []) AS brand_months,
+       coalesce(f.failed_payouts, 0) AS failed_payouts, f.last_failed_payout,
+       coalesce(n.negative, []) AS negative_balances, coalesce(n.balances, []) AS balances,
+       coalesce(od.open_disputes, []) AS open_disputes, coalesce(pr.pending_refunds, []) AS pending_refunds,
+       json_extract_string(a.raw, '$.controller.losses.payments') AS losses_payments,
+       coalesce(s.shared_with, []) AS shared_with,
        coalesce(s.shared_with_rejected, []) AS shared_with_rejected
 FROM connected_accounts a
 LEFT JOIN rates r ON r.merchant = a.id
 LEFT JOIN volumes v ON v.merchant = a.id
-LEFT JOIN worst w ON w.merchant = a.id
+LEFT JOIN brand_months w ON w.merchant = a.id
 LEFT JOIN failed f ON f.merchant = a.id
 LEFT JOIN negative n ON n.merchant = a.id
+LEFT JOIN open_disputes od ON od.merchant = a.id
+LEFT JOIN pending_refunds pr ON pr.merchant = a.id
 LEFT JOIN shared s ON s.merchant = a.id
 WHERE a.account IS NULL {{account_filter}}
 ORDER BY a.id"""
 
 
+def first_month(now: datetime) -> date:
+    """The first calendar month whose dispute activity counts (rules: dispute_months, the current one included)."""
+    first = now.date().replace(day=1)
+    for _ in range(int(rules.value(now.date(), "dispute_months")) - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first
+
+
+def with_views(m: AccountMetrics) -> AccountMetrics:
+    """The account with each view's worst month found on its own (core/risk/months.py), from its brand months."""
+    since, z = first_month(m.now), rules.value(m.now.date(), "confidence_z")
+    return m.model_copy(update={view + "_month" if view != "all" else "worst_month": worst(m.brand_months, view,
+                                                                                            since, z)
+                                for view in ("all", "visa", "mastercard")})
+
+
 def _metrics(row: dict[str, Any], now: datetime) -> AccountMetrics:
-    worst = row.pop("worst_month")
     row["negative_balances"] = {b["currency"]: int(b["amount"]) for b in row["negative_balances"]}
-    if worst is not None:
-        worst["month"] = worst["month"].date() if isinstance(worst["month"], datetime) else worst["month"]
-    return AccountMetrics(**row, worst_month=worst, now=now)
+    row["balances"] = {b["currency"]: int(b["amount"]) for b in row["balances"]}
+    for key in ("open_disputes", "pending_refunds"):
+        row[key] = [(d["currency"], int(d["amount"] or 0)) for d in row[key]]
+    row["brand_months"] = [dict(b, month=b["month"].date() if isinstance(b["month"], datetime) else b["month"])
+                           for b in row["brand_months"]]
+    return with_views(AccountMetrics(**row, now=now))
+
+
+# A mirror written before migration 10 and opened read-only (the CLI) has no early fraud warnings table.
+NO_WARNINGS = "(SELECT NULL::VARCHAR AS charge_id, NULL::TIMESTAMP AS created WHERE false)"
+
+
+def _has_table(db: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def account_metrics(db: duckdb.DuckDBPyConnection, now: datetime,
                     account_id: str | None = None) -> list[AccountMetrics]:
     """Every connected account's numbers (or one account's), measured at `now` (naive UTC)."""
     params: dict[str, Any] = windows(now)
-    sql = METRICS_SQL.replace("{account_filter}", "AND a.id = $account" if account_id else "")
+    sql = METRICS_SQL.replace("{account_filter}", "AND a.id = $account" if account_id else "").replace(
+        "{efw}", "early_fraud_warnings" if _has_table(db, "early_fraud_warnings") else NO_WARNINGS)
     if account_id:
         params["account"] = account_id
     result = db.execute(sql, params)

@@ -20,8 +20,9 @@ from core.actions import (
     perform,
     request_options,
 )
-from core.auth import Actor, PermissionDenied, require
+from core.auth import Actor, PermissionDenied, allowed, require
 from core.clock import utc_now
+from core.holds import payout_hold
 from core.money import format_amount, to_minor
 
 PAYOUT_INTERVALS = ("manual", "daily", "weekly", "monthly")
@@ -179,6 +180,12 @@ def refund_charge(ctx: Context, actor: Actor, plan: RefundPlan, refund_reason: s
 
 def set_payout_schedule(ctx: Context, actor: Actor, account_id: str, interval: str, delay_days: int | None,
                         reason: str, weekly_anchor: str | None = None, monthly_anchor: int | None = None) -> ActionResult:
+    hold = payout_hold(ctx.store.cursor(), account_id)
+    if hold is not None and allowed(actor, "action:payout_schedule"):  # (without the permission, perform refuses)
+        with ctx.store.transaction() as conn:
+            audit.record(conn, actor, "payout_schedule", account_id=account_id, target_id=account_id,
+                         params={"interval": interval}, reason=reason, result="denied", error=hold)
+        raise ActionFailed(hold)
     if interval not in PAYOUT_INTERVALS:
         raise ActionFailed(f"Interval must be one of {', '.join(PAYOUT_INTERVALS)}.")
     if _account_row(ctx, account_id)["type"] == "standard":

@@ -535,11 +535,12 @@ def test_reject_account(fresh_emulator: EmulatorProcess, fresh_client: stripe.St
         account = next(a for a in accounts_by_type(fresh_emulator, kind)
                        if not str(a["requirements"]["disabled_reason"] or "").startswith("rejected."))
         rejected = client.v1.accounts.reject(account["id"], params={"reason": "fraud_other"})
-        assert rejected.requirements.disabled_reason == "rejected.fraud"
+        # the SDK's version (2026-10-28) names the platform's rejections apart from Stripe's (since 2026-09-30)
+        assert rejected.requirements.disabled_reason == "rejected.platform_fraud"
         assert rejected.charges_enabled is False and rejected.payouts_enabled is False
         events = [e for e in events_since(client, since, account["id"]) if e.type == "account.updated"]
         assert len(events) == 1 and events[0].account == account["id"]
-        assert events[0].data.object.requirements.disabled_reason == "rejected.fraud"
+        assert events[0].data.object.requirements.disabled_reason == "rejected.platform_fraud"
         with pytest.raises(stripe.InvalidRequestError):  # once is enough
             client.v1.accounts.reject(account["id"], params={"reason": "fraud_other"})
     standard = accounts_by_type(fresh_emulator, "standard")[0]

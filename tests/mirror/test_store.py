@@ -162,6 +162,11 @@ _FIXTURES: dict[str, list[dict[str, object]]] = {
     "disputes": [{"id": "dp_1", "object": "dispute", "created": 1_700_000_000, "amount": 2, "charge": "ch_1",
                   "is_charge_refundable": False, "evidence_details": {"due_by": 1_701_000_000}},
                  {"id": "dp_2", "object": "dispute", "created": 1_700_000_000, "evidence_details": None}],
+    "early_fraud_warnings": [{"id": "issfr_1", "object": "radar.early_fraud_warning", "created": 1_700_000_000,
+                              "actionable": True, "charge": {"id": "ch_1"}, "fraud_type": "made_with_stolen_card",
+                              "payment_intent": None},
+                             {"id": "issfr_2", "object": "radar.early_fraud_warning", "created": 1_700_000_000,
+                              "actionable": False, "charge": "ch_2", "fraud_type": "misc"}],
     "balance_transactions": [
         {"id": "txn_1", "object": "balance_transaction", "created": 1_700_000_000, "amount": -5, "fee": 0,
          "net": -5, "exchange_rate": 1, "available_on": 1_700_100_000, "status": "pending", "source": "ch_1"},

@@ -55,6 +55,8 @@ def test_the_queue_is_ranked_with_reasons_and_exports_csv() -> None:
 
 def test_filters_narrow_the_queue() -> None:
     at = _risk()
+    at.segmented_control(key="risk_lane").set_value("watch").run()  # past-due alone is rarely a case
+    assert not at.exception, at.exception
     everyone = len(at.dataframe[0].value)
     at.multiselect(key="risk_signals").select("past_due").run()
     assert not at.exception, at.exception
@@ -166,3 +168,24 @@ def test_hostile_names_stay_text_in_the_queue() -> None:
     at = _risk()
     at.multiselect(key="risk_states").select("cleared").select("actioned").run()
     assert_no_markup(at)
+
+
+def test_my_cases_and_evidence_links() -> None:
+    at = open_app("risk")
+    account = _db().execute("""SELECT id FROM connected_accounts WHERE account IS NULL AND type = 'express'
+        AND requirements_disabled_reason IS NULL ORDER BY id DESC LIMIT 1""").fetchone()[0]
+    at.query_params["account"] = account
+    at.switch_page("pages/risk.py").run()
+    at.button(key="risk_btn_review").click().run()
+    next(t for t in at.text_area if t.key == "risk_review_note").input(
+        "KYC file https://files.example.com/kyc/42.pdf and [x](javascript:alert(1))").run()
+    next(b for b in at.button if b.label == "Take into review").click().run()
+    assert not at.exception, at.exception
+    links = [df.value for df in at.dataframe if "evidence" in df.value.columns]
+    assert links and list(links[0]["evidence"]) == ["https://files.example.com/kyc/42.pdf"]
+    mine = _risk()
+    mine.segmented_control(key="risk_lane").set_value("watch").run()
+    mine.toggle(key="risk_mine").set_value(True).run()
+    assert not mine.exception, mine.exception
+    shown = mine.dataframe[0].value
+    assert account in list(shown["account"]) and set(shown["assignee"]) == {"demo@connect-ops.local"}

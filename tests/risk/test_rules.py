@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from core.risk import rules
-from core.risk.score import WEIGHTS, assess
-from core.risk.signals import AccountMetrics, DisputeMonth
+from core.risk.score import assess
+from core.risk.months import BrandMonth
+from core.risk.signals import AccountMetrics, with_views
 
 
 def test_every_outside_line_has_a_source_and_a_date_or_says_it_has_none() -> None:
@@ -47,8 +48,16 @@ def _metrics(**values) -> AccountMetrics:
 
 
 def test_the_line_in_force_that_month_names_the_reason() -> None:
-    march = _metrics(worst_month=DisputeMonth(month=date(2026, 3, 1), disputes=4, settled=200, previous_settled=400))
-    may = _metrics(worst_month=DisputeMonth(month=date(2026, 5, 1), disputes=4, settled=200, previous_settled=400))
-    assert "above Stripe's 0.75% guidance" in assess(march).reasons[0], "2% is under Visa's 2.2% of March"
-    assert "above Visa's 1.5% VAMP line" in assess(may).reasons[0], "and over its 1.5% of May"
-    assert assess(may).findings[0].points == WEIGHTS["dispute_activity"].points, "4 disputes: full evidence"
+    """30 Visa disputes on 1,500 Visa online sales (2%): past Visa's 1.5% of May 2026, not its 2.2% of March;
+    30 is far below VAMP's 1,501 a month, so the reason says what would be, never 'above'."""
+    def visa_month(month: date) -> AccountMetrics:
+        return with_views(_metrics(brand_months=[BrandMonth(month=month, brand="visa", settled=1500, settled_cnp=1500,
+                                                            disputes=30, disputes_cnp=30)],
+                                   now=datetime(month.year, month.month, 20)))
+
+    march, may = assess(visa_month(date(2026, 3, 1))), assess(visa_month(date(2026, 5, 1)))
+    assert "above Stripe's 0.75% guidance" in march.reasons[0]
+    assert not any("VAMP" in r for r in march.reasons), "2% is under Visa's 2.2% of March"
+    network = next(f.reason for f in may.findings if f.signal == "network_program")
+    assert "at 1,501 disputes a month this ratio would be past Visa's 1.5% VAMP line" in network
+    assert not any("above Visa" in r for r in may.reasons)

@@ -123,14 +123,14 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
 
 
 CASES = [  # (signal, crafted account, words its reason must hold)
-    ("dispute_activity", "disputes", ["3 of 13 settled charges", "above"]),
+    ("dispute_activity", "disputes", ["3 of 13 settled charges", "above Stripe's 0.75% guidance"]),
     ("dispute_rate", "disputes", ["3 of 13 charges disputed"]),
     ("refund_rate", "refunds", ["40.0%", "4 of 10 settled charges refunded"]),
     ("risky_charges", "risky", ["4 of 10 charge attempts"]),
     ("past_due", "past_due", ["1 requirement past due", "individual.id_number"]),
     ("disabled", "past_due", ["requirements.past_due"]),
     ("deadline_soon", "deadline", ["2 requirements due by"]),
-    ("disabled", "rejected", ["rejected.fraud"]),
+    ("disabled", "rejected", ["rejected.platform_fraud", "Rejected by the platform"]),  # the SDK's 2026-10-28
     ("young_high_volume", "young", ["3 settled charges", "12,000.00"]),
     ("volume_spike", "spike", ["times its baseline"]),
     ("volume_drop", "drop", ["of its baseline", "$0.00"]),
@@ -165,7 +165,8 @@ def test_dispute_activity_names_the_lines_in_force(crafted) -> None:
     lines = rules.dispute_lines(month.month)
     assert any(line.label in reason for line in lines)
     assert "23.1%" in reason and month.month.strftime("%B %Y") in reason
-    assert "the program enrols merchants with at least" in reason, "far below the networks' counts, it still ranks"
+    assert "3 of 13 settled charges; at least 11.7% with 90% confidence" in reason, "the reason carries its count"
+    assert "VAMP" not in reason and "ECM" not in reason, "no network line is claimed on 3 disputes"
 
 
 def test_scores_rank_the_crafted_accounts_above_the_clean_one(crafted) -> None:
