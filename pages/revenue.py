@@ -19,7 +19,8 @@ from core.money import format_amount, format_amounts, to_major
 from core.revenue import queries
 from core.revenue.definitions import DEFINITIONS, Measures
 from core.revenue.queries import Row
-from core.revenue.view import PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, rows_csv, shown_rows
+from core.revenue.view import (PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, cohorts_csv, rows_csv,
+                               shown_rows)
 
 runtime, actor = page_header("Revenue", "revenue")
 ALL = "all"  # the currency picker's platform-currency view
@@ -49,7 +50,8 @@ def controls(today: date, seen: list[str]) -> RevenueView:
     cols = st.columns(4)
     preset = cols[0].selectbox("Period", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="revenue_preset",
                                help="Dates are UTC. A charge counts on the day it was created, and so does a fee.")
-    picked = (cols[0].date_input("Dates", key="revenue_dates", max_value=today) if preset == "custom"
+    picked = (cols[0].date_input("Dates", key="revenue_dates", min_value=queries.EARLIEST, max_value=today)
+              if preset == "custom"
               else (shown.start, shown.end))
     grain = cols[1].segmented_control("Grain", queries.GRAINS, key="revenue_grain") or "day"
     options = [ALL, *sorted({*seen, *([url.currency] if url.currency else [])})]
@@ -62,6 +64,9 @@ def controls(today: date, seen: list[str]) -> RevenueView:
     start, end = (dates + dates)[:2] if dates and dates[0] else (shown.start, shown.end)
     view = RevenueView(preset=preset, start=start, end=end, grain=grain,
                        currency=None if currency == ALL else currency, split=split)
+    notice = url.notice(today)
+    if notice:
+        st.warning(notice, icon=":material/date_range:")
     write_url(view)
     return view
 
@@ -238,9 +243,7 @@ def cohorts(period: queries.Period, view: RevenueView, seen: list[str]) -> None:
         st.dataframe([{"cohort": c.cohort.strftime("%Y-%m"), "months since first charge": c.months,
                        "GMV": format_amount(c.gmv, c.currency), "merchants": c.merchants} for c in mine],
                      hide_index=True, key="cohorts_table")
-        csv_lines = ["cohort,months,currency,gmv,merchants",
-                     *(f"{c.cohort},{c.months},{c.currency},{c.gmv},{c.merchants}" for c in cells)]
-        st.download_button("Download CSV", "\n".join(csv_lines) + "\n", file_name="revenue-cohorts.csv",
+        st.download_button("Download CSV", cohorts_csv(cells), file_name="revenue-cohorts.csv",
                            mime="text/csv", icon=":material/download:", on_click="ignore", key="cohorts_csv")
 
 

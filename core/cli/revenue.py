@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+from pydantic import ValidationError
 
 from core.cli.common import mirror_path, open_mirror, write_out
 from core.revenue import queries
@@ -26,9 +27,13 @@ HELP = __doc__.splitlines()[0]
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not queries.EARLIEST <= day <= queries.LATEST:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: dates run from {queries.EARLIEST} to "
+                                         f"{queries.LATEST}")
+    return day
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +59,12 @@ def open_reading(path: Path) -> duckdb.DuckDBPyConnection:
 def run(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print(f"connect-ops revenue: --to ({args.end}) is before --from ({args.start})", file=sys.stderr)
+        return 2
+    try:
+        queries.Period(start=args.start, end=args.end)
+    except ValidationError as exc:
+        reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        print(f"connect-ops revenue: {reason}", file=sys.stderr)
         return 2
     con = open_reading(mirror_path())
     try:

@@ -31,6 +31,10 @@ GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 CUTS: tuple[Cut, ...] = ("currency", "charge_type", "country", "account_type", "merchant")
 DEFAULT_PLATFORM_CURRENCY = "usd"
 UNKNOWN = "—"  # a cut with no value: a separate charge not transferred yet, an account debit's sender
+# The dates a period may span: Stripe's objects are stamped in Unix time, and a period needs the one before it
+# (for its changes) and the day after it (its half-open end) to be dates too.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2999, 12, 31)
 
 
 # --------------------------------------------------------------------------- the period
@@ -47,6 +51,8 @@ class Period(BaseModel):
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        if self.end > LATEST or (self.start - date.min).days < self.days:
+            raise ValueError(f"dates are out of range: a period runs from {EARLIEST} to {LATEST} at most")
         return self
 
     @property

@@ -89,3 +89,13 @@ def test_a_period_without_charges_says_so() -> None:
     at = _revenue(**{"from": "2001-01-01", "to": "2001-01-31"})
     assert _metric(at, "GMV") == "$0.00" and _metric(at, "Take rate (margin) (bp)") == "—"
     assert any("Nothing in this period" in c.value for c in at.caption)
+
+
+def test_dates_out_of_range_in_the_url_are_one_line_not_a_crash() -> None:
+    """?to= a future date and ?from=0001-01-01 crashed the page (date_input bounds, date overflow)."""
+    today = utc_now().date()
+    for params in ({"from": (today - timedelta(days=10)).isoformat(), "to": "9999-12-31"},
+                   {"from": "0001-01-01", "to": today.isoformat()}, {"from": "0001-01-01", "to": "0001-02-01"}):
+        at = _revenue(**params)
+        assert [w.value for w in at.warning if "dates asked for" in str(w.value)], params
+        assert at.selectbox(key="revenue_preset").value == "custom"

@@ -62,3 +62,11 @@ def test_bad_dates_are_one_line(scenario_mirror: Path) -> None:
 def test_a_missing_mirror_is_one_line(tmp_path: Path) -> None:
     done = connect_ops(tmp_path / "none.duckdb", "revenue", "--from", "2025-01-01", "--to", "2025-01-31")
     assert done.returncode == 1 and "no mirror" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_dates_out_of_range_are_one_line(scenario_mirror: Path) -> None:
+    """--from 9999-12-30 used to overflow a date and print a traceback."""
+    for args in (("--from", "9999-12-30", "--to", "9999-12-31"), ("--from", "0001-01-01", "--to", "0001-01-02")):
+        done = connect_ops(scenario_mirror, "revenue", *args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "out of range" in done.stderr and len(done.stderr.strip().splitlines()) <= 3
