@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="with --accounts: charges per account, drawn uniformly from LO..HI (or exactly N)")
     parser.add_argument("--anchor", type=int, default=None,
                         help="unix time the demo history ends at (default: today's midnight UTC)")
+    parser.add_argument("--platform-currency", choices=("usd", "eur", "gbp", "cad", "jpy"), default="usd",
+                        help="the platform account's default_currency, what its balance settles in (default: usd)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--per-endpoint-rps", type=float, default=None)
     parser.add_argument("--global-rps", type=float, default=None)
@@ -65,12 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.state_file:
         persist = StateFile(args.state_file, args.seed, args.scale, args.anchor, args.clock_offset)
         try:
-            state = persist.open(lambda anchor: generate(args.seed, args.scale, anchor, args.clock_offset))
+            state = persist.open(lambda anchor: generate(args.seed, args.scale, anchor, args.clock_offset,
+                                                         args.platform_currency))
         except (StateFileError, OSError) as exc:
             print(f"emulator: --state-file {args.state_file}: {exc}", file=sys.stderr)
             return 1
     else:
-        state = generate(args.seed, args.scale, args.anchor, args.clock_offset)
+        state = generate(args.seed, args.scale, args.anchor, args.clock_offset, args.platform_currency)
     faults = Faults(args.latency_ms, args.per_endpoint_rps, args.global_rps, args.error_rate, args.seed,
                     drop_rate=args.drop_rate)
     try:

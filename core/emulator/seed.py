@@ -100,7 +100,8 @@ HOSTILE_ACCOUNTS: list[dict[str, Any]] = [
 HOSTILE_CHARGES = 12  # each hostile account gets a little activity, so its merchant page has every tab
 
 
-def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, clock_offset: float = 0.0) -> State:
+def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, clock_offset: float = 0.0,
+             platform_currency: str = "usd") -> State:
     """Build the demo platform. `anchor` is the end of history (default: today's midnight UTC, by the
     emulator's clock, which runs `clock_offset` seconds off this machine's, as a skewed server's would)."""
     end = anchor if anchor is not None else int(time.time() + clock_offset) // DAY * DAY
@@ -110,7 +111,7 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, cl
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        state = _generate(seed, scale, end, clock_offset)
+        state = _generate(seed, scale, end, clock_offset, platform_currency)
     finally:
         if was_enabled:
             gc.enable()
@@ -118,8 +119,8 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, cl
     return state
 
 
-def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> State:
-    state = State(seed=seed, now=lambda: int(time.time() + clock_offset))
+def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0, platform_currency: str = "usd") -> State:
+    state = State(seed=seed, now=lambda: int(time.time() + clock_offset), platform_currency=platform_currency)
     state.bulk_loading = True
     state.event_cutoff = end - ledger.EVENT_RETENTION  # relative to the anchor: the same events every run
     _SHARED.clear()
@@ -440,7 +441,7 @@ def _platform_payouts(state: State, end: int) -> None:
         carried += weekly[week]
         when = (week + 1) * 7 * DAY + 6 * 3600
         if carried > 0 and when < end:
-            ledger.create_payout(state, when, PLATFORM, carried, ledger.PLATFORM_CURRENCY, "ba_platform_demo",
+            ledger.create_payout(state, when, PLATFORM, carried, state.platform_currency, "ba_platform_demo",
                                  "paid" if when + 2 * DAY < end else "in_transit")
             carried = 0
 

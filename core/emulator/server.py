@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import api, control, objects
+from . import api, capture, control, objects  # noqa: F401  (capture registers its route)
 from .api import ApiError, Call
 from .faults import Faults
 from .params import ParamError, parse

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from core.money import minor_per_unit
 from core.revenue import cache
-from core.revenue.definitions import FEE_LEDGER_TYPES, MEASURES, Measures, revenue
+from core.export import csv_text
+from core.revenue.definitions import FEE_LEDGER_TYPES, LOSS_KINDS, MEASURES, Measures, revenue
 
 Grain = Literal["day", "week", "month"]
 Cut = Literal["currency", "charge_type", "country", "account_type", "merchant"]
@@ -109,10 +110,15 @@ class Facts(BaseModel):
 
 
 def platform_currency(db: duckdb.DuckDBPyConnection) -> str:
-    """The platform's settlement currency: the one its converted balance transactions land in."""
-    row = db.execute("SELECT currency FROM (SELECT currency FROM balance_transactions WHERE account IS NULL "
-                     "AND exchange_rate IS NOT NULL LIMIT 1000) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
-    return str(row[0]) if row else DEFAULT_PLATFORM_CURRENCY
+    """The platform's settlement currency: the platform account's default_currency, which its own balance
+    transactions settle in (converted ones carry an exchange_rate into it, the rest are in it already). Read
+    from those transactions (the mirror holds no platform account object)."""
+    for converted in ("exchange_rate IS NOT NULL", "TRUE"):  # a converted one is proof; else the most common
+        row = db.execute("SELECT currency FROM (SELECT currency FROM balance_transactions WHERE account IS NULL "
+                         f"AND {converted} LIMIT 1000) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()
+        if row:
+            return str(row[0])
+    return DEFAULT_PLATFORM_CURRENCY
 
 
 def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bool = False) -> Facts:
@@ -385,11 +391,20 @@ def merchants(db: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str, Me
 # --------------------------------------------------------------------------- the command line's report
 
 REPORT_FIELDS = ("gmv", "charges", "refunded", "application_fees", "application_fees_refunded", "implicit_fees",
-                 "revenue", "take_rate_bps")
+                 "revenue", "take_rate_bps",
+                 # issue 20: every figure the identities need, so the JSON can be checked from its own fields
+                 "implicit_fees_refunded", "account_debits", "account_debits_reversed", "stripe_fees", "margin",
+                 "refunded_volume", "losses", "awaiting_transfer", "platform_own_sales", "revenue_rate_bps",
+                 "charges_allocated_by_amount", "unconverted_transfers")
+RENAMED = {"refunded_volume": "refunded", "charges_allocated_by_amount": "charges_allocated"}
+LOSS_FIELDS = tuple(f"losses_{kind}" for kind in LOSS_KINDS)  # the CSV's flat columns for losses_by_kind
 
 
 def _report_entry(measures: Measures) -> dict[str, Any]:
-    return {name: getattr(measures, name) for name in REPORT_FIELDS}
+    """One currency's (or one series point's) figures; `losses_by_kind` sums to `losses`."""
+    entry = {name: getattr(measures, RENAMED.get(name, name)) for name in REPORT_FIELDS}
+    entry["losses_by_kind"] = {kind: getattr(measures, field) for kind, field in LOSS_KINDS.items()}
+    return entry
 
 
 def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain = "day") -> dict[str, Any]:
@@ -402,22 +417,20 @@ def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain =
         out[currency] = {**_report_entry(measures),
                          "series": [{"period": p.keys["period"].isoformat(), **_report_entry(p.measures)}
                                     for p in points]}
-    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "currencies": out}
+    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "platform_currency": found.platform_currency,
+            "currencies": out}
 
 
 def report_csv(data: dict[str, Any]) -> str:
     """The same report as CSV: one `total` line per currency, then its series, amounts in minor units."""
-    import csv
-    import io
+    def line(currency: str, period: str, entry: dict[str, Any]) -> list[Any]:
+        return [currency, period, *(entry[f] for f in REPORT_FIELDS), *(entry["losses_by_kind"][k] for k in LOSS_KINDS)]
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["currency", "period", *REPORT_FIELDS])
+    rows = []
     for currency, entry in data["currencies"].items():
-        writer.writerow([currency, "total", *(entry[f] for f in REPORT_FIELDS)])
-        for point in entry["series"]:
-            writer.writerow([currency, point["period"], *(point[f] for f in REPORT_FIELDS)])
-    return buffer.getvalue()
+        rows.append(line(currency, "total", entry))
+        rows.extend(line(currency, point["period"], point) for point in entry["series"])
+    return csv_text(["currency", "period", *REPORT_FIELDS, *LOSS_FIELDS], rows)
 
 
 def by_currency(facts: Facts, current: bool = True) -> list[Row]:
