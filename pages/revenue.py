@@ -16,7 +16,7 @@ from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
 from core.clock import utc_now
 from core.money import format_amount, format_amounts, to_major
-from core.revenue import queries
+from core.revenue import economics, queries
 from core.revenue.definitions import DEFINITIONS, Measures
 from core.revenue.queries import Row
 from core.revenue.view import (PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, cohorts_csv, rows_csv,
@@ -28,7 +28,9 @@ LABELS = {"charge_type": "Charge type", "currency": "Currency", "country": "Coun
           "merchant": "Merchant", "period": "Period", "gmv": "GMV", "revenue": "Revenue", "margin": "Margin",
           "take_rate_bps": "Take rate (bp)", "revenue_rate_bps": "Revenue rate (bp)", "refunded": "Refunds",
           "disputes_lost": "Lost disputes", "dispute_fees": "Dispute fees",
-          "negative_balances_covered": "Negative balances covered", "losses": "Losses", "net_gmv": "Net GMV"}
+          "negative_balances_covered": "Negative balances covered", "losses": "Losses", "net_gmv": "Net GMV",
+          "losses_refunds": "Refund losses", "losses_disputes": "Dispute losses", "stripe_fees": "Stripe fees",
+          "awaiting_transfer": "Awaiting transfer", "platform_own_sales": "Platform's own sales"}
 MERCHANTS_PAGE = "pages/merchants.py"
 
 
@@ -247,15 +249,95 @@ def cohorts(period: queries.Period, view: RevenueView, seen: list[str]) -> None:
                            mime="text/csv", icon=":material/download:", on_click="ignore", key="cohorts_csv")
 
 
+def merchant_economics(period: queries.Period, view: RevenueView, platform: str) -> None:
+    """Revenue per merchant, top-10 concentration, net revenue retention by cohort, churn per month."""
+    days = query(economics.merchant_days, period.end, platform)
+    st.subheader("Merchant economics", help="Per currency, from the same day sums as every figure above. A "
+                 "merchant is active in a month with GMV in it; its cohort is the year of its first GMV.")
+    spread = economics.concentration(days, period.start, period.end)
+    if not spread:
+        st.caption("No merchant had GMV or revenue in this period.")
+        return
+    cols = st.columns(len(spread[:4]))
+    for col, c in zip(cols, spread[:4]):
+        col.metric(f"Top {economics.TOP} merchants' share of revenue ({c.currency.upper()})",
+                   "—" if c.top_share is None else f"{c.top_share:.1%}", border=True,
+                   help=f"{c.merchants:,} merchants; the top {economics.TOP} brought "
+                        f"{format_amount(c.top_revenue, c.currency)} of {format_amount(c.revenue, c.currency)}.")
+    per = economics.merchant_revenue(days, period.start, period.end)
+    names = {m: (found.business_name if found else None)
+             for m, found in query(queries.merchants, tuple(per["merchant"].head(200))).items()}
+    currency = view.currency or spread[0].currency
+    mine = per[per["currency"] == currency]
+    left, right = st.columns(2)
+    with left:
+        figure = px.histogram(x=[float(to_major(int(v), currency)) for v in mine["revenue"]], nbins=30,
+                              labels={"x": f"revenue per merchant ({currency.upper()})"},
+                              title=f"Revenue per merchant ({currency.upper()})")
+        st.plotly_chart(figure, key="merchant_revenue_chart")
+        with st.expander("Table", expanded=False):
+            st.dataframe([{"merchant": r.merchant, "name": visible(names.get(r.merchant) or "", NAME_LIMIT),
+                           "GMV": format_amount(int(r.gmv), r.currency),
+                           "revenue": format_amount(int(r.revenue), r.currency)}
+                          for r in per.head(500).itertuples(index=False)], hide_index=True, key="merchant_revenue_table")
+            st.download_button("Download CSV", economics.merchant_revenue_csv(per, names),
+                               file_name="revenue-per-merchant.csv", mime="text/csv", icon=":material/download:",
+                               on_click="ignore", key="merchant_revenue_csv")
+            st.download_button("Download concentration CSV", economics.concentration_csv(spread),
+                               file_name="revenue-concentration.csv", mime="text/csv", icon=":material/download:",
+                               on_click="ignore", key="concentration_csv")
+    with right:
+        kept = economics.retention(days, period.end)
+        shown = [r for r in kept if r.currency == currency and r.nrr is not None]
+        figure = px.bar(x=[str(r.cohort) for r in shown], y=[r.nrr * 100 for r in shown],
+                        labels={"x": "first charge in", "y": "net revenue retention (%)"},
+                        title=f"Net revenue retention by cohort ({currency.upper()})")
+        st.plotly_chart(figure, key="retention_chart")
+        with st.expander("Table", expanded=False):
+            st.dataframe([{"cohort": r.cohort, "currency": r.currency, "merchants": r.merchants,
+                           "last year": format_amount(r.last_year, r.currency),
+                           "this year": format_amount(r.this_year, r.currency),
+                           "NRR": None if r.nrr is None else f"{r.nrr:.1%}"} for r in kept],
+                         hide_index=True, key="retention_table")
+            st.download_button("Download CSV", economics.retention_csv(kept), file_name="revenue-retention.csv",
+                               mime="text/csv", icon=":material/download:", on_click="ignore", key="retention_csv")
+    flows = economics.churn(days, period.start, period.end)
+    figure = go.Figure([go.Bar(name="new", x=[f.month for f in flows], y=[f.new for f in flows]),
+                        go.Bar(name="reactivated", x=[f.month for f in flows], y=[f.reactivated for f in flows]),
+                        go.Bar(name="churned", x=[f.month for f in flows], y=[-f.churned for f in flows])])
+    figure.update_layout(barmode="relative", title="Merchants new, reactivated and churned per month",
+                         yaxis={"title": "merchants"})
+    st.plotly_chart(figure, key="churn_chart")
+    with st.expander("Table", expanded=False):
+        st.dataframe([f.model_dump() for f in flows], hide_index=True, key="churn_table")
+        st.download_button("Download CSV", economics.churn_csv(flows), file_name="revenue-churn.csv", mime="text/csv",
+                           icon=":material/download:", on_click="ignore", key="churn_csv")
+
+
 def losses(facts: queries.Facts, view: RevenueView, unit: str) -> None:
     rows = queries.series(facts, view.grain, None, view.currency)
-    kinds = ("refunded", "disputes_lost", "dispute_fees", "negative_balances_covered")
-    if not heading("Refunds and dispute losses over time", explain("losses", *kinds), rows):
+    kinds = ("losses_refunds", "losses_disputes", "dispute_fees", "negative_balances_covered")
+    if not heading("Losses the platform bore, over time", explain("losses", *kinds), rows):
         return
     figure = px.bar(points(rows, kinds), x="period", y=[LABELS[k] for k in kinds],
                     labels={"period": "", "value": unit.upper(), "variable": ""})
     st.plotly_chart(figure, key="losses_chart")
-    table(rows, "losses", (*kinds, "losses"))
+    table(rows, "losses", (*kinds, "losses", "refunded", "disputes_lost"))
+
+
+def apart(now: Measures) -> None:
+    """What is not Connect revenue but finance needs beside it: refunded volume (whoever bore it), money held
+    for separate charges awaiting transfer, the platform's own sales; and whether transfers were shared out."""
+    cols = st.columns(4)
+    for col, name in zip(cols, ("refunded", "awaiting_transfer", "platform_own_sales", "stripe_fees")):
+        col.metric(DEFINITIONS[name].label, format_amount(getattr(now, name), now.currency), border=True,
+                   help=explain(name))
+    if now.charges_allocated:
+        st.caption(f"{now.charges_allocated:,} charges share their group's transfers by amount. "
+                   + DEFINITIONS["charges_allocated"].help)
+    if now.unconverted_transfers:
+        st.warning(f"{now.unconverted_transfers:,} transfers are in a currency neither their charge's nor its "
+                   "settlement's: left out of implicit fees.", icon=":material/currency_exchange:")
 
 
 def conversion(facts: queries.Facts) -> None:
@@ -317,6 +399,7 @@ st.caption(f"{period.start:%d %b %Y} – {period.end:%d %b %Y} (UTC), each chang
                           f"all currencies converted into {md(unit.upper())} at settlement rates"))
 tiles(queries.total(facts, view.currency), queries.total(facts, view.currency, current=False),
       {r.currency: r.difference for r in checked if r.difference}, sum(o.entries for o in orphans))
+apart(queries.total(facts, view.currency))
 if view.currency is None:
     conversion(facts)
 over_time(facts, view, unit)
@@ -324,5 +407,6 @@ take_rate(facts, view)
 revenue_by(facts, view, unit)
 top(facts, view, unit)
 cohorts(period, view, seen)
+merchant_economics(period, view, facts.platform_currency)
 losses(facts, view, unit)
 currencies_and_reconciliation(facts, checked, orphans)

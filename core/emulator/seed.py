@@ -17,6 +17,7 @@ from typing import Any
 from . import ledger
 from .ledger import DAY
 from .state import PLATFORM, Record, State
+from .revenue_demo import revenue_demo
 from .tax_demo import tax_demo_accounts
 
 
@@ -27,7 +28,8 @@ class Scale:
     per_account: tuple[int, int] | None = None  # a shape: each account draws fewest..most charges (uniform)
 
 
-SCALES = {"small": Scale(50, 5_000), "medium": Scale(500, 100_000), "large": Scale(10_000, 1_000_000)}
+SCALES = {"small": Scale(50, 5_000), "medium": Scale(500, 100_000), "large": Scale(10_000, 1_000_000),
+          "empty": Scale(0, 0)}  # a platform with no history at all (tests that build every object themselves)
 SHAPE = re.compile(r"(\d+)x(\d+)(?:-(\d+))?")
 
 
@@ -131,10 +133,13 @@ def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0, platfo
     weights = [0.0 if a["_profile"] == "dormant" else rng.lognormvariate(0, 1.1) for a in accounts]
     for acct, count in zip(accounts, _charge_counts(size, seed, weights)):
         _activity(state, rng, acct, count, end)
-    _platform_payouts(state, end)
-    accounts += _hostile_accounts(state, seed, size.accounts, end)
-    accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
+    if size.accounts:  # "empty": no demo at all
+        _platform_payouts(state, end)
+        accounts += _hostile_accounts(state, seed, size.accounts, end)
+        accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
     _mark_unknown_fields(state, rng)
+    if size.accounts:  # the Revenue page's cases: own accounts, own random stream, after everything else
+        accounts += revenue_demo(state, seed, end)
     for acct in accounts:
         acct.pop("_profile", None)
         acct.pop("_index", None)

@@ -99,3 +99,16 @@ def test_dates_out_of_range_in_the_url_are_one_line_not_a_crash() -> None:
         at = _revenue(**params)
         assert [w.value for w in at.warning if "dates asked for" in str(w.value)], params
         assert at.selectbox(key="revenue_preset").value == "custom"
+
+
+def test_figures_apart_and_merchant_economics_are_shown() -> None:
+    """Issue 20: refunded volume, awaiting transfer and the platform's own sales beside revenue; merchant
+    economics (concentration, revenue per merchant, NRR by cohort, churn) with tables and CSV."""
+    at = _revenue(period="365d")
+    total = queries.total(_facts(), None)
+    assert _metric(at, "Platform's own sales") == format_amount(total.platform_own_sales, "usd")
+    assert total.platform_own_sales > 0 and total.awaiting_transfer > 0, "the demo has both"
+    assert _metric(at, "Awaiting transfer") == format_amount(total.awaiting_transfer, "usd")
+    assert any(m.label.startswith("Top 10 merchants' share of revenue") for m in at.metric)
+    labels = [getattr(e, "label", "") for e in at.get("download_button")]
+    assert labels.count("Download CSV") >= 12 and "Download concentration CSV" in labels

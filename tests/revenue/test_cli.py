@@ -57,7 +57,7 @@ def test_csv_by_month(scenarios, scenario_mirror: Path) -> None:
     lines = list(csv.DictReader(io.StringIO(done.stdout)))
     totals = {row["currency"]: row for row in lines if row["period"] == "total"}
     assert set(totals) == {"usd", "eur", "jpy"}
-    assert totals["eur"]["gmv"] == "10000" and totals["eur"]["revenue"] == "1000"
+    assert totals["eur"]["gmv"] == "20000" and totals["eur"]["revenue"] == str(1_000 + 1_667)
     months = [row for row in lines if row["currency"] == "eur" and row["period"] != "total"]
     assert [row["period"] for row in months] == [scenarios.start.replace(day=1).isoformat()]
 
