@@ -16,7 +16,7 @@ from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
 from core.clock import utc_now
 from core.money import format_amount, format_amounts, to_major
-from core.revenue import economics, queries
+from core.revenue import balances, economics, queries
 from core.revenue.definitions import DEFINITIONS, Measures
 from core.revenue.queries import Row
 from core.revenue.view import (PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, cohorts_csv, rows_csv,
@@ -314,6 +314,41 @@ def merchant_economics(period: queries.Period, view: RevenueView, platform: str)
                            icon=":material/download:", on_click="ignore", key="churn_csv")
 
 
+FLOAT_LABELS = {"platform_available": "Platform available", "platform_pending": "Platform pending",
+                "accounts_available": "Accounts available", "accounts_pending": "Accounts pending",
+                "negative_outstanding": "Negative balances outstanding", "awaiting_transfer": "Awaiting transfer"}
+
+
+def balances_and_float(period: queries.Period, view: RevenueView, platform: str, today: date) -> None:
+    """The platform's and the accounts' balances at the period's end, and each over the period."""
+    points = query(balances.float_series, period.start, min(period.end, today), platform)
+    st.subheader("Balances and float", help=balances.__doc__.split("\n\n")[1].replace("\n", " "))
+    if not points:
+        st.caption("No balance transactions by the end of this period.")
+        return
+    last_day = max(p.day for p in points)
+    currencies = sorted({p.currency for p in points if p.day == last_day},
+                        key=lambda c: c != (view.currency or platform))
+    currency = view.currency if view.currency in currencies else currencies[0]
+    now = next(p for p in points if p.day == last_day and p.currency == currency)
+    cols = st.columns(len(FLOAT_LABELS))
+    for col, (name, label) in zip(cols, FLOAT_LABELS.items()):
+        col.metric(f"{label} ({currency.upper()})", format_amount(getattr(now, name), currency), border=True,
+                   help=f"At the end of {last_day} (UTC)."
+                        + (f" {now.negative_accounts:,} accounts below zero." if name == "negative_outstanding" else ""))
+    mine = [p for p in points if p.currency == currency]
+    data = {"day": [p.day for p in mine]}
+    data.update({label: [float(to_major(getattr(p, name), currency)) for p in mine]
+                 for name, label in FLOAT_LABELS.items()})
+    figure = px.line(data, x="day", y=list(FLOAT_LABELS.values()), labels={"day": "", "value": currency.upper(),
+                                                                           "variable": ""})
+    st.plotly_chart(figure, key="float_chart")
+    with st.expander("Table", expanded=False):
+        st.dataframe([p.model_dump() for p in points], hide_index=True, key="float_table")
+        st.download_button("Download CSV", balances.float_csv(points), file_name="revenue-balances.csv",
+                           mime="text/csv", icon=":material/download:", on_click="ignore", key="float_csv")
+
+
 def losses(facts: queries.Facts, view: RevenueView, unit: str) -> None:
     rows = queries.series(facts, view.grain, None, view.currency)
     kinds = ("losses_refunds", "losses_disputes", "dispute_fees", "negative_balances_covered")
@@ -408,5 +443,6 @@ revenue_by(facts, view, unit)
 top(facts, view, unit)
 cohorts(period, view, seen)
 merchant_economics(period, view, facts.platform_currency)
+balances_and_float(period, view, facts.platform_currency, today)
 losses(facts, view, unit)
 currencies_and_reconciliation(facts, checked, orphans)

@@ -111,4 +111,6 @@ def test_figures_apart_and_merchant_economics_are_shown() -> None:
     assert _metric(at, "Awaiting transfer") == format_amount(total.awaiting_transfer, "usd")
     assert any(m.label.startswith("Top 10 merchants' share of revenue") for m in at.metric)
     labels = [getattr(e, "label", "") for e in at.get("download_button")]
-    assert labels.count("Download CSV") >= 12 and "Download concentration CSV" in labels
+    assert labels.count("Download CSV") >= 13 and "Download concentration CSV" in labels
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Platform available (USD)", "Accounts pending (USD)", "Negative balances outstanding (USD)"} <= set(metrics)
