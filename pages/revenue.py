@@ -16,9 +16,10 @@ from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
 from core.clock import utc_now
 from core.money import format_amount, format_amounts, to_major
-from core.revenue import balances, economics, queries
+from core.revenue import balances, dating, economics, queries
 from core.revenue.definitions import DEFINITIONS, Measures
 from core.revenue.queries import Row
+from core.revenue.dating import DATINGS
 from core.revenue.view import (PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, cohorts_csv, rows_csv,
                                shown_rows)
 
@@ -47,7 +48,7 @@ def controls(today: date, seen: list[str]) -> RevenueView:
     shown = url.period(today)
     for key, value in {"revenue_preset": url.preset, "revenue_dates": (shown.start, shown.end),
                        "revenue_grain": url.grain, "revenue_currency": url.currency or ALL,
-                       "revenue_split": url.split}.items():
+                       "revenue_split": url.split, "revenue_dated": url.dated}.items():
         st.session_state.setdefault(key, value)
     cols = st.columns(4)
     preset = cols[0].selectbox("Period", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="revenue_preset",
@@ -62,10 +63,13 @@ def controls(today: date, seen: list[str]) -> RevenueView:
                                  help=DEFINITIONS["platform_currency"].help)
     split = cols[3].segmented_control("Stack by", SPLITS, format_func=LABELS.get, key="revenue_split",
                                       help="Stacking by currency needs the converted view") or "charge_type"
+    dated = cols[3].segmented_control("Dated by", DATINGS, key="revenue_dated",
+                                      format_func={"charge": "Charge date", "event": "Event date"}.get,
+                                      help=dating.__doc__.split("\n\n")[1].replace("\n", " ")) or "charge"
     dates = list(picked) if isinstance(picked, (tuple, list)) else [picked]
     start, end = (dates + dates)[:2] if dates and dates[0] else (shown.start, shown.end)
     view = RevenueView(preset=preset, start=start, end=end, grain=grain,
-                       currency=None if currency == ALL else currency, split=split)
+                       currency=None if currency == ALL else currency, split=split, dated=dated)
     notice = url.notice(today)
     if notice:
         st.warning(notice, icon=":material/date_range:")
@@ -426,7 +430,7 @@ if empty:
     st.stop()
 
 with st.spinner("Adding up the period…"):  # the first time in a process also builds the revenue cache
-    facts = query(queries.facts, period.start, period.end)
+    facts = query(queries.facts, period.start, period.end, dated=view.dated)
     checked, orphans = query(queries.reconciliation, period.start, period.end)
 unit = view.currency or facts.platform_currency
 st.caption(f"{period.start:%d %b %Y} – {period.end:%d %b %Y} (UTC), each change against the {period.days} days "

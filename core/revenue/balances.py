@@ -56,7 +56,7 @@ SELECT currency, -sum(balance)::BIGINT AS outstanding, count(*) AS accounts FROM
 GROUP BY 1
 """
 
-AWAITING_SQL = f"""SELECT currency, sum(awaiting_transfer)::BIGINT FROM {cache.DAILY} WHERE day <= $day GROUP BY 1"""
+AWAITING_SQL = f"""SELECT currency, sum(awaiting_transfer)::BIGINT FROM {cache.DAILY} WHERE day <= $day AND NOT shift GROUP BY 1"""
 
 
 def float_at(db: duckdb.DuckDBPyConnection, at: datetime, platform: str) -> list[Float]:
@@ -118,7 +118,7 @@ GROUP BY ALL
 AWAITING_SERIES_SQL = f"""
 SELECT d.day, c.currency, sum(c.awaiting_transfer)::BIGINT AS awaiting_transfer
 FROM (SELECT unnest(generate_series($start, $end, INTERVAL 1 DAY))::DATE AS day) d
-JOIN {cache.DAILY} c ON c.day <= d.day GROUP BY ALL
+JOIN {cache.DAILY} c ON c.day <= d.day AND NOT c.shift GROUP BY ALL
 """
 SERIES_DAYS = 400  # a longer period is shown weekly (each point a day's end all the same)
 

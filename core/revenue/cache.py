@@ -27,6 +27,7 @@ import duckdb
 
 from core.mirror.store import Store
 
+from core.revenue import dating
 from core.revenue.definitions import (ACCOUNT_DEBIT, CAPTURED_SQL, CHARGE_TYPE_SQL, FLOW_SQL, GMV_CHARGES, MEASURES,
                                       NEGATIVE_BALANCE_COVER_TYPES, PLATFORM_OWN, REFUNDED_SQL, minor_units_sql)
 
@@ -148,7 +149,7 @@ moved AS (  -- per charge: transfers and their reversals, in the charge's curren
     GROUP BY l.id
 ),
 dispute AS (  -- its balance transactions (the withdrawal carries the fee) come embedded in the dispute
-    SELECT charge_id, scope, currency, sum(amount) FILTER (WHERE status = 'lost') AS lost,
+    SELECT charge_id, scope, currency, min(created) AS opened, sum(amount) FILTER (WHERE status = 'lost') AS lost,
            sum(list_sum(list_transform(from_json(json_extract(raw, '$.balance_transactions'), {_DISPUTE_TXNS}),
                lambda t: {back_sql("t.fee", "t.currency", "t.exchange_rate", "currency")}))) AS fee
     FROM disputes WHERE {after} AND charge_id IN (SELECT id FROM charge) GROUP BY ALL
@@ -192,11 +193,12 @@ charge_rows AS (
            CASE WHEN c.charge_type = 'separate' AND c.transferred = 0 AND NOT c.keeps
                 THEN c.captured_amount - c.refunded ELSE 0 END AS awaiting_transfer,
            CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN c.captured_amount ELSE 0 END AS platform_own_sales,
-           CASE WHEN c.allocated THEN 1 ELSE 0 END AS charges_allocated, c.unconverted AS unconverted_transfers
+           CASE WHEN c.allocated THEN 1 ELSE 0 END AS charges_allocated, c.unconverted AS unconverted_transfers,
+           c.keeps, c.implicit, d.opened
     FROM shaped c
     LEFT JOIN dispute d ON d.charge_id = c.id AND d.scope = c.scope AND d.currency = c.currency
 ),
-fee_refund AS (  -- each refunded fee's refunds, and their balance transactions
+{{SHIFTS}}fee_refund AS (  -- each refunded fee's refunds, and their balance transactions
     SELECT r.fee, b.currency, b.amount, b.exchange_rate
     FROM (SELECT id AS fee, unnest(json_extract_string(raw, '$.refunds.data[*].id')) AS refund FROM application_fees
           WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0)) r
@@ -231,6 +233,22 @@ fee_rows AS (
            CASE WHEN gap <> 0 AND f.id IN (SELECT id FROM more_refunds) THEN 1 ELSE 0 END AS unlisted_refunds
     FROM fee f LEFT JOIN txn t ON t.id = f.balance_transaction_id JOIN fee_ledger l ON l.id = f.id
 ),
+fee_shifts AS (  -- dated by event: each listed fee refund on its day, taken back from the fee's day
+    SELECT 'fee' AS kind, f.id, r.created, f.currency, f.charge_type, f.merchant, f.rate, f.factor, true AS shift,
+           r.amount AS application_fees_refunded
+    FROM fee_rows f JOIN (
+        SELECT id, make_timestamp(x.created * 1000000) AS created, x.amount FROM (
+            SELECT id, unnest(from_json(json_extract(raw, '$.refunds.data'), '[{{"amount":"BIGINT","created":"BIGINT"}}]'))
+                AS x
+            FROM application_fees WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0))
+    ) r USING (id)
+    UNION ALL
+    SELECT 'fee', f.id, f.created, f.currency, f.charge_type, f.merchant, f.rate, f.factor, true,
+           -sum(x.amount) FROM fee_rows f JOIN (
+        SELECT id, unnest(from_json(json_extract(raw, '$.refunds.data'), '[{{"amount":"BIGINT"}}]')).amount AS amount
+        FROM application_fees WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0)
+    ) x USING (id) GROUP BY ALL
+),
 debit_rows AS (
     SELECT 'debit' AS kind, c.id, c.created, c.currency, '{ACCOUNT_DEBIT}' AS charge_type, NULL AS merchant,
            t.exchange_rate AS rate, {_factor("t.currency", "t.exchange_rate")} AS factor,
@@ -244,10 +262,10 @@ cover_rows AS (  -- Stripe took a connected account's negative balance from the 
     WHERE account IS NULL AND type IN {_COVER_TYPES} AND {covers_where}
 )
 SELECT hash(kind || ':' || id) AS key, kind, created::DATE AS day, currency, charge_type, merchant, rate, factor,
-       {", ".join(f"coalesce({m}, 0)::BIGINT AS {m}" for m in SUMMED)}
+       coalesce(shift, false) AS shift, {", ".join(f"coalesce({m}, 0)::BIGINT AS {m}" for m in SUMMED)}
 FROM (FROM charge_rows UNION ALL BY NAME FROM fee_rows UNION ALL BY NAME FROM debit_rows
-      UNION ALL BY NAME FROM cover_rows)
-"""
+      UNION ALL BY NAME FROM cover_rows UNION ALL BY NAME FROM charge_shifts UNION ALL BY NAME FROM fee_shifts)
+""".replace("{SHIFTS}", dating.CHARGE_SHIFTS.format(after=after, minor_c=_MINOR("c.currency"), minor_x=_MINOR("x.currency")))
 
 
 # A window's related rows: its objects' own balance transactions are made with them (same second); transfers,
@@ -257,7 +275,7 @@ CHANGED = rows_sql(f"id IN (SELECT id FROM {CACHE}.changed_charges)", f"id IN (S
                    f"id IN (SELECT id FROM {CACHE}.changed_covers)")
 # The day sums every period query reads: per day, merchant, currency, charge type and convertibility.
 DAILY_SELECT = f"""
-SELECT day, merchant, currency, charge_type, factor IS NOT NULL AS converted,
+SELECT day, merchant, currency, charge_type, factor IS NOT NULL AS converted, shift,
        {", ".join(f"sum({m})::BIGINT AS {m}" for m in SUMMED)},
        {", ".join(f"sum({m} * factor) AS {m}_p" for m in MEASURES)},
        min(rate) FILTER (WHERE currency <> {_P}) AS min_rate, max(rate) FILTER (WHERE currency <> {_P}) AS max_rate,
@@ -297,8 +315,8 @@ _CHANGED_KEYS = f"""
 _TOUCHED = f"SELECT DISTINCT day, merchant, currency FROM {FACTS} WHERE key IN ({_CHANGED_KEYS})"
 _SAME_DAY = "d.day = t.day AND d.merchant IS NOT DISTINCT FROM t.merchant AND d.currency = t.currency"
 COUNTS_SQL = f"""
-SELECT (SELECT count(*) FROM {FACTS} WHERE kind = 'charge') = (SELECT count(*) FROM charges WHERE {GMV_CHARGES})
-   AND (SELECT count(*) FROM {FACTS} WHERE kind = 'fee') = (SELECT count(*) FROM application_fees)"""
+SELECT (SELECT count(*) FROM {FACTS} WHERE kind = 'charge' AND NOT shift) = (SELECT count(*) FROM charges WHERE {GMV_CHARGES})
+   AND (SELECT count(*) FROM {FACTS} WHERE kind = 'fee' AND NOT shift) = (SELECT count(*) FROM application_fees)"""
 
 
 def _lock(db: duckdb.DuckDBPyConnection) -> threading.Lock:

@@ -42,6 +42,7 @@ PLATFORM_OWN = "platform"
 # authorization not captured yet moves no money; a partial capture releases the rest, which Stripe then shows
 # in amount_refunded. So GMV counts amount_captured, and refunds exclude the released remainder.
 CAPTURED_SQL = "CASE WHEN captured IS false THEN 0 ELSE coalesce(amount_captured, amount) END"
+GMV_AMOUNT_SQL = CAPTURED_SQL  # what a GMV charge adds to GMV (the Overview's tile too)
 REFUNDED_SQL = ("CASE WHEN captured IS false THEN 0 ELSE greatest(0, coalesce(amount_refunded, 0) "
                 "- (amount - coalesce(amount_captured, amount))) END")
 # A charge's flow once its transfers are known (columns of cache.rows_sql's `priced`): a platform charge that
@@ -143,6 +144,22 @@ DEFINITIONS: dict[str, Definition] = dict((
 ))
 
 # --------------------------------------------------------------------------- the formulas
+#
+# Per charge of a destination or separate flow (cache.rows_sql computes it, in the charge's currency):
+#   implicit fee          = captured - transfers                      (transfer_data[amount], separate charges)
+#   implicit fee refunded = min(refunds - reversals, implicit fee)    (negative: more came back than was refunded)
+#   refund loss           = max(0, refunds - reversals - implicit fee)
+# so the platform's net on the charge, captured - refunds - transfers + reversals, is always
+# implicit fee - implicit fee refunded - refund loss. Reversals add to the platform's balance ("Transfer
+# reversals add to the platform's balance and subtract from the destination account's balance":
+# https://docs.stripe.com/api/transfer_reversals); Stripe's "− reversed transfers" in its revenue formula is about
+# transfers *from* accounts ("Understand your Connect business":
+# https://docs.stripe.com/connect/dashboard/understand-your-connect-business). Destination charges: the
+# platform's balance pays refunds and disputes and gets back what it reverses
+# (https://docs.stripe.com/connect/destination-charges); direct charges: the account bears them
+# (https://docs.stripe.com/connect/direct-charges), and with controller.fees.payer = application the platform
+# pays the payment fees (https://docs.stripe.com/connect/direct-charges-fee-payer-behavior). Revenue includes
+# "net earnings from transfers to connected accounts" (https://docs.stripe.com/connect/platform-earnings-report).
 
 MEASURES = ("gmv", "charges", "refunded", "disputes_lost", "dispute_fees", "application_fees",
             "application_fees_refunded", "implicit_fees", "implicit_fees_refunded", "account_debits",

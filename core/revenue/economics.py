@@ -24,7 +24,7 @@ DAILY_MERCHANTS_SQL = f"""
 SELECT merchant, currency, day, sum(gmv)::BIGINT AS gmv,
        sum(application_fees - application_fees_refunded + account_debits - account_debits_reversed
            + implicit_fees - implicit_fees_refunded)::BIGINT AS revenue
-FROM {cache.DAILY} WHERE merchant IS NOT NULL AND day <= $end GROUP BY ALL
+FROM {cache.DAILY} WHERE merchant IS NOT NULL AND day <= $end AND NOT shift GROUP BY ALL
 """
 
 

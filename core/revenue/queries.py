@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from core.money import minor_per_unit
 from core.revenue import cache
+from core.revenue.dating import Dating
 from core.export import csv_text
 from core.revenue.definitions import FEE_LEDGER_TYPES, LOSS_KINDS, MEASURES, Measures, revenue
 
@@ -88,7 +89,7 @@ FACTS_SQL = f"""
 WITH day_rows AS NOT MATERIALIZED (  -- the cache's day sums for the period and the one before, with places
     SELECT d.*, d.day >= $start AS current, a.country, a.type AS account_type FROM {cache.DAILY} d
     LEFT JOIN (SELECT id, country, type FROM connected_accounts WHERE account IS NULL) a ON a.id = d.merchant
-    WHERE d.day >= $since AND d.day <= $end
+    WHERE d.day >= $since AND d.day <= $end AND (NOT d.shift OR $event)  -- shifts: the event dating (dating.py)
 )
 SELECT current, day, NULL AS merchant, currency, charge_type, country, account_type, converted, {_SUMS}
 FROM day_rows GROUP BY ALL
@@ -121,9 +122,11 @@ def platform_currency(db: duckdb.DuckDBPyConnection) -> str:
     return DEFAULT_PLATFORM_CURRENCY
 
 
-def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bool = False) -> Facts:
+def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bool = False,
+          dated: Dating = "charge") -> Facts:
     """The period [start, end] (inclusive, UTC) and the one before it, summed from the revenue cache (brought
-    up to date first; `window_only`: built for these dates alone, for a one-off reader such as the CLI)."""
+    up to date first; `window_only`: built for these dates alone, for a one-off reader such as the CLI), dated
+    by charge or by event (core/revenue/dating.py)."""
     period = Period(start=start, end=end)
     since, _ = period.previous().bounds
     stop = period.bounds[1]
@@ -132,7 +135,8 @@ def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bo
         cache.ensure_window(db, currency, since, stop)
     else:
         cache.ensure(db, currency)
-    frame = db.execute(FACTS_SQL, {"since": since.date(), "start": period.start, "end": period.end}).df()
+    frame = db.execute(FACTS_SQL, {"since": since.date(), "start": period.start, "end": period.end,
+                                   "event": dated == "event"}).df()
     for key in ("merchant", "charge_type", "country", "account_type"):
         frame[key] = frame[key].fillna(UNKNOWN)
     timed = frame["day"].notna()
@@ -273,6 +277,7 @@ COHORT_MONTHS = 12  # cohorts are merchants whose first charge falls in the 12 m
 COHORTS_SQL = f"""
 WITH gmv AS (  -- GMV per merchant and day (a separate charge's merchant: the destination of its largest transfer)
     SELECT day, currency, gmv, merchant FROM {cache.DAILY} WHERE gmv <> 0 AND merchant IS NOT NULL AND day <= $end
+      AND NOT shift
 ),
 first AS (SELECT merchant, date_trunc('month', min(day))::DATE AS cohort FROM gmv GROUP BY 1)
 SELECT f.cohort, date_diff('month', f.cohort, date_trunc('month', g.day)::DATE) AS months,
@@ -308,7 +313,7 @@ RECONCILIATION_SQL = f"""
 SELECT currency, sum(fee_count)::BIGINT AS fees, sum(application_fees - application_fees_refunded)::BIGINT AS revenue,
        sum(ledger)::BIGINT AS ledger, sum(difference)::BIGINT AS difference, sum(rounding)::BIGINT AS rounding,
        sum(missing_entries)::BIGINT AS missing_entries, sum(unlisted_refunds)::BIGINT AS unlisted_refunds
-FROM {cache.DAILY} WHERE day >= $start AND day <= $end AND fee_count > 0
+FROM {cache.DAILY} WHERE day >= $start AND day <= $end AND fee_count > 0 AND NOT shift
 GROUP BY 1 ORDER BY 1
 """
 
@@ -407,17 +412,19 @@ def _report_entry(measures: Measures) -> dict[str, Any]:
     return entry
 
 
-def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain = "day") -> dict[str, Any]:
+def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain = "day",
+           dated: Dating = "charge") -> dict[str, Any]:
     """`connect-ops revenue --format json`: per lower-case currency, the period's figures in minor units and
     their series at `grain` (each entry's `period` is the first day of its day, week or month)."""
-    found = facts(db, start, end, window_only=True)
+    found = facts(db, start, end, window_only=True, dated=dated)
     out: dict[str, Any] = {}
     for currency, measures in sorted(totals(found).items()):
         points = series(found, grain, None, currency)
         out[currency] = {**_report_entry(measures),
                          "series": [{"period": p.keys["period"].isoformat(), **_report_entry(p.measures)}
                                     for p in points]}
-    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "platform_currency": found.platform_currency,
+    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "dated": dated,
+            "platform_currency": found.platform_currency,
             "currencies": out}
 
 

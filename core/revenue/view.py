@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.app.text import visible
 from core.export import csv_text
 from core.money import format_amount
+from core.revenue.dating import DATINGS, Dating
 from core.revenue.queries import EARLIEST, GRAINS, CohortCell, Grain, Period, Row
 
 PRESETS: dict[str, int] = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
@@ -24,7 +25,7 @@ PRESET_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 day
                  "custom": "Custom dates"}
 Split = Literal["charge_type", "currency"]
 SPLITS: tuple[Split, ...] = ("charge_type", "currency")
-QUERY_KEYS = ("period", "from", "to", "by", "currency", "split")
+QUERY_KEYS = ("period", "from", "to", "by", "currency", "split", "dated")
 MAX_DAYS = 3 * 366  # a longer period is cut to this (the mirror holds Stripe's history, the page a few years)
 
 
@@ -36,6 +37,7 @@ class RevenueView(BaseModel):
     grain: Grain = "day"
     currency: str | None = None  # None: the platform-currency view
     split: Split = "charge_type"
+    dated: Dating = "charge"  # or "event": refunds, reversals and disputes on their own day (dating.py)
 
     def period(self, today: date) -> Period:
         """The dates shown: a preset ends today; custom dates are kept (ordered, at most MAX_DAYS, none after
@@ -75,6 +77,8 @@ class RevenueView(BaseModel):
             fields["grain"] = one("by")
         if one("split") in SPLITS:
             fields["split"] = one("split")
+        if one("dated") in DATINGS:
+            fields["dated"] = one("dated")
         currency = one("currency")
         if currency and len(currency) == 3 and currency.isalpha():
             fields["currency"] = currency
@@ -96,6 +100,8 @@ class RevenueView(BaseModel):
             out["currency"] = self.currency
         if self.split != "charge_type":
             out["split"] = self.split
+        if self.dated != "charge":
+            out["dated"] = self.dated
         return out
 
 

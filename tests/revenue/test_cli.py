@@ -28,7 +28,7 @@ def test_json_has_the_issue_shape_and_the_scenarios_figures(scenarios, scenario_
     done = connect_ops(scenario_mirror, "revenue", "--from", start, "--to", end, "--by", "day", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) == {"from", "to", "by", "platform_currency", "currencies"} and (data["from"], data["to"], data["by"]) == (start, end, "day")
+    assert set(data) == {"from", "to", "by", "dated", "platform_currency", "currencies"} and (data["from"], data["to"], data["by"]) == (start, end, "day")
     assert set(data["currencies"]) == {"usd", "eur", "jpy"}
     for currency, entry in data["currencies"].items():
         assert set(entry) == ENTRY | {"series"}
@@ -79,4 +79,16 @@ def test_dates_out_of_range_are_one_line(scenario_mirror: Path) -> None:
     for args in (("--from", "9999-12-30", "--to", "9999-12-31"), ("--from", "0001-01-01", "--to", "0001-01-02")):
         done = connect_ops(scenario_mirror, "revenue", *args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-        assert "out of range" in done.stderr and len(done.stderr.strip().splitlines()) <= 3
+        assert "out of range" in done.stderr.strip().splitlines()[-1], "argparse's usage, then one line"
+
+
+def test_dated_by_event(scenarios, scenario_mirror: Path) -> None:
+    """Every scenario's refunds and disputes happened the day of its charge: both datings agree."""
+    start, end = _dates(scenarios)
+    done = connect_ops(scenario_mirror, "revenue", "--from", start, "--to", end, "--dated", "event")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["dated"] == "event"
+    assert data["currencies"] == queries.report(scenarios.store.cursor(), scenarios.start, scenarios.end)["currencies"]
+    done = connect_ops(scenario_mirror, "revenue", "--from", start, "--to", end, "--dated", "refund")
+    assert done.returncode == 2 and "invalid choice" in done.stderr
