@@ -429,6 +429,9 @@ def create_refund(state: State, call: Call) -> Any:
                                                                                   "under_review"):
         raise ApiError(400, f"Charge {charge['id']} has been charged back; cannot issue a refund.",
                        code="charge_disputed", param="charge")
+    if charge.get("captured") is False:  # nothing moved yet: an authorization is released, not refunded
+        raise ApiError(400, f"Charge {charge['id']} has not been captured; capture it, or let the authorization "
+                            "expire.", code="charge_not_captured", param="charge")
     left = ledger.refundable(charge)
     if left <= 0:
         raise ApiError(400, f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded",

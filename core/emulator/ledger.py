@@ -296,14 +296,15 @@ def create_refund(state: State, created: int, charge: Record, amount: int, reaso
     charge["amount_refunded"] += amount
     charge.setdefault("refund_ids", []).append(rec["id"])
     fee = state.records.get(charge.get("application_fee") or "")
+    captured = charge.get("amount_captured", charge["amount"]) or charge["amount"]  # shares of what moved
     if refund_application_fee and fee is not None:
-        share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / charge["amount"]))
+        share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / captured))
         if share > 0:
             refund_fee(state, created, fee, share, request)
     transfer = state.records.get(charge.get("transfer") or "")
     if reverse_transfer and transfer is not None:
         share = min(transfer["amount"] - transfer["amount_reversed"],
-                    round(transfer["amount"] * amount / charge["amount"]))
+                    round(transfer["amount"] * amount / captured))
         if share > 0:
             reversal = reverse(state, created, transfer, share, source_refund=rec["id"], request=request)
             rec["transfer_reversal"] = reversal["id"]
