@@ -253,7 +253,8 @@ def unconverted(facts: Facts) -> list[Unconverted]:
     """What the platform-currency view leaves out for want of a settlement rate, per currency."""
     rows = facts.by_day[facts.by_day["current"] & ~facts.by_day["converted"]]
     return [Unconverted(currency=r.measures.currency, gmv=r.measures.gmv, revenue=r.measures.revenue,
-                        losses=r.measures.losses) for r in rollup(rows, ["currency"], None)]
+                        losses=r.measures.losses) for r in rollup(rows, ["currency"], None)
+            if r.measures != Measures(currency=r.measures.currency)]  # an authorization only: nothing to convert
 
 
 def rates_used(facts: Facts) -> list[RateUsed]:
