@@ -116,9 +116,14 @@ FROM grid g ASOF JOIN running r ON r.account = g.account AND r.currency = g.curr
 GROUP BY ALL
 """
 AWAITING_SERIES_SQL = f"""
-SELECT d.day, c.currency, sum(c.awaiting_transfer)::BIGINT AS awaiting_transfer
-FROM (SELECT unnest(generate_series($start, $end, INTERVAL 1 DAY))::DATE AS day) d
-JOIN {cache.DAILY} c ON c.day <= d.day AND NOT c.shift GROUP BY ALL
+WITH per_day AS (
+    SELECT day, currency, sum(awaiting_transfer) AS awaiting FROM {cache.DAILY}
+    WHERE NOT shift AND awaiting_transfer <> 0 AND day <= $end GROUP BY ALL
+),
+running AS (SELECT day, currency, sum(awaiting) OVER (PARTITION BY currency ORDER BY day) AS awaiting FROM per_day),
+grid AS (SELECT g.day, c.currency FROM {_GRID} g, (SELECT DISTINCT currency FROM running) c)
+SELECT g.day, g.currency, r.awaiting::BIGINT
+FROM grid g ASOF JOIN running r ON r.currency = g.currency AND g.day >= r.day
 """
 SERIES_DAYS = 400  # a longer period is shown weekly (each point a day's end all the same)
 
