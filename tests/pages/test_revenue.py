@@ -114,3 +114,13 @@ def test_figures_apart_and_merchant_economics_are_shown() -> None:
     assert labels.count("Download CSV") >= 13 and "Download concentration CSV" in labels
     metrics = {m.label: m.value for m in at.metric}
     assert {"Platform available (USD)", "Accounts pending (USD)", "Negative balances outstanding (USD)"} <= set(metrics)
+
+
+def test_dated_by_event_from_the_url() -> None:
+    at = _revenue(period="365d", dated="event")
+    assert at.segmented_control(key="revenue_dated").value == "event"
+    today = utc_now().date()
+    total = queries.total(queries.facts(get_runtime().store.cursor(), today - timedelta(days=364), today,
+                                        dated="event"), None)
+    assert _metric(at, "Losses") == format_amount(total.losses, "usd")
+    assert at.query_params["dated"] == "event"
