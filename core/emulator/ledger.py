@@ -372,10 +372,16 @@ def create_dispute(state: State, created: int, charge: Record, reason: str = "fr
            "reason": reason, "status": "needs_response", "due_by": created + 21 * DAY, "balance_transactions": []}
     state.add("disputes", rec, scope)
     settle = state.records[charge["balance_transaction"]]["currency"]
-    fee = [_fee(DISPUTE_FEE.get(charge["currency"], 1500), "Dispute fee")]
+    dispute_fee = DISPUTE_FEE.get(charge["currency"], 1500)
+    # On an account whose controller.fees.payer is application, the platform pays the dispute fee too.
+    platform_pays = scope is not PLATFORM and state.records[scope].get("fees_payer") == "application"
+    fee = [] if platform_pays else [_fee(dispute_fee, "Dispute fee")]
     txn = balance_txn(state, scope, created, -rec["amount"], charge["currency"], "adjustment", "dispute",
                       rec["id"], fee, "Chargeback withdrawal", settle_in=settle, available_on=created)
     rec["balance_transactions"].append(txn["id"])
+    if platform_pays:
+        balance_txn(state, PLATFORM, created, -dispute_fee, charge["currency"], "stripe_fee", "fee", rec["id"],
+                    description=f"Dispute fee for {rec['id']}", settle_in=state.platform_currency, available_on=created)
     charge["dispute"] = rec["id"]
     emit(state, created, "charge.dispute.created", rec, request=request)
     if status != "needs_response":

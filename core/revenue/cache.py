@@ -114,6 +114,11 @@ platform_paid AS (  -- Stripe's fees the platform paid for a direct charge (cont
     SELECT source_id AS id, currency, amount, exchange_rate FROM balance_transactions
     WHERE account IS NULL AND type = 'stripe_fee' AND {same_time}
       AND source_id IN (SELECT id FROM charge WHERE row_type = 'direct')
+    UNION ALL BY NAME  -- and the dispute fees of its disputes (the `dispute` flag tells them apart)
+    SELECT d.charge_id AS id, b.currency, b.amount, b.exchange_rate, true AS dispute
+    FROM (SELECT source_id, currency, amount, exchange_rate FROM balance_transactions
+          WHERE account IS NULL AND type = 'stripe_fee' AND {after}) b JOIN disputes d ON d.id = b.source_id
+    WHERE d.charge_id IN (SELECT id FROM charge WHERE row_type = 'direct')
 ),
 by_source AS (  -- transfers that name their charge (source_transaction): destination and separate charges
     SELECT source_transaction_id AS id, currency, amount, coalesce(amount_reversed, 0) AS reversed, destination_id,
@@ -162,9 +167,12 @@ priced AS (
            t.exchange_rate AS rate,
            CASE WHEN c.row_type = 'direct'
                 THEN coalesce((SELECT sum({back_sql("-p.amount", "p.currency", "p.exchange_rate")}) FROM platform_paid p
-                               WHERE p.id = c.id), 0)
+                               WHERE p.id = c.id AND p.dispute IS NULL), 0)
                 ELSE coalesce({back_sql("t.fee", "t.currency", "t.exchange_rate")}, 0) END AS stripe_fee,
-           {_factor("t.currency", "t.exchange_rate")} AS factor
+           {_factor("t.currency", "t.exchange_rate")} AS factor,
+           CASE WHEN c.row_type = 'direct'
+                THEN coalesce((SELECT sum({back_sql("-p.amount", "p.currency", "p.exchange_rate")}) FROM platform_paid p
+                               WHERE p.id = c.id AND p.dispute), 0) ELSE 0 END AS platform_dispute_fee
     FROM charge c
     LEFT JOIN moved m ON m.id = c.id
     LEFT JOIN direct_fee f ON f.charge_id = c.id AND c.row_type = 'direct'
@@ -188,7 +196,8 @@ charge_rows AS (
            CASE WHEN c.charge_type = 'destination' OR c.keeps THEN greatest(0, c.refund_cost - c.implicit)
                 ELSE 0 END AS losses_refunds,
            CASE WHEN c.charge_type IN ('destination', 'separate') THEN coalesce(d.lost, 0) ELSE 0 END AS losses_disputes,
-           CASE WHEN c.charge_type IN ('destination', 'separate') THEN coalesce(d.fee, 0) ELSE 0 END AS dispute_fees,
+           CASE WHEN c.charge_type IN ('destination', 'separate') THEN coalesce(d.fee, 0)
+                ELSE c.platform_dispute_fee END AS dispute_fees,  -- direct: what the platform paid (fee payer)
            CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN 0 ELSE c.stripe_fee END AS stripe_fees,
            CASE WHEN c.charge_type = 'separate' AND c.transferred = 0 AND NOT c.keeps
                 THEN c.captured_amount - c.refunded ELSE 0 END AS awaiting_transfer,
@@ -291,6 +300,8 @@ CHANGED_SQL = {
         UNION SELECT charge_id FROM application_fees WHERE synced_at >= $since
         UNION SELECT source_id FROM balance_transactions WHERE synced_at >= $since AND account IS NULL
               AND type IN ('charge', 'stripe_fee')
+        UNION SELECT d.charge_id FROM balance_transactions b JOIN disputes d ON d.id = b.source_id
+              WHERE b.synced_at >= $since AND b.account IS NULL AND b.type = 'stripe_fee'
         UNION SELECT c.id FROM charges c JOIN transfers t ON t.transfer_group = c.transfer_group
               WHERE t.synced_at >= $since AND t.source_transaction_id IS NULL AND c.account IS NULL
         UNION SELECT o.id FROM charges c JOIN charges o ON o.transfer_group = c.transfer_group AND o.account IS NULL

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import stripe
 
@@ -83,6 +84,12 @@ def test_the_platform_pays_direct_charge_fees_for_application_payer_accounts(emp
     assert (on_account.amount, on_account.fee) == (20_000, 1_000), "only the application fee on the account"
     (paid,) = _txns(client, charge.id)
     assert (paid.type, paid.amount, paid.currency) == ("stripe_fee", -(580 + 30), "usd")
+    dispute = httpx.post(f"{empty.base_url}/_emulator/disputes", data={"charge": charge.id},
+                         headers={"Authorization": f"Bearer {empty.api_key}"}).json()
+    (withdrawal,) = _txns(client, dispute["id"], merchant.id)
+    assert (withdrawal.amount, withdrawal.fee) == (-20_000, 0), "the account bears the amount, not the fee"
+    (dispute_fee,) = _txns(client, dispute["id"])
+    assert (dispute_fee.type, dispute_fee.amount) == ("stripe_fee", -1_500)
 
 
 def test_a_eur_platform() -> None:

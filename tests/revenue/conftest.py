@@ -118,9 +118,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
                                 "stripe_fees": 320, "charge_type": "separate",
                                 "converted": {"gmv": 10_800, "revenue": 1_800}},
     # $200.00 direct charge with a $10.00 fee on an account whose controller.fees.payer is application: the
-    # platform pays Stripe's 5.80 + 0.30, so the margin is $3.90.
-    "fee_payer_application": {"currency": "usd", "gmv": 20_000, "application_fees": 1_000, "revenue": 1_000,
-                              "stripe_fees": 610, "margin": 390, "charge_type": "direct"},
+    # platform pays Stripe's 5.80 + 0.30. Then a $50.00 direct charge there, disputed and lost: the account bears
+    # the $50.00, the platform pays Stripe's 1.45 + 0.30 and the $15.00 dispute fee (a loss). Margin:
+    # 10.00 - 6.10 - 1.75 = $2.15.
+    "fee_payer_application": {"currency": "usd", "gmv": 25_000, "application_fees": 1_000, "revenue": 1_000,
+                              "stripe_fees": 610 + 175, "margin": 215, "disputes_lost": 5_000,
+                              "losses_disputes": 0, "dispute_fees": 1_500, "losses": 1_500, "charge_type": "direct"},
     # €100.00 destination charge with a €10.00 fee, settled in the platform's USD at 1.08: Stripe's €3.20
     # became $3.46, which is €3.20 again at that rate.
     "cross_currency": {"currency": "eur", "gmv": 10_000, "application_fees": 1_000, "revenue": 1_000,
@@ -191,14 +194,14 @@ def build(client: stripe.StripeClient, emulator: Any, made: Scenarios) -> None:
             transfer_data={"destination": acct["jpy"]})
     made.seen(control(emulator, "POST", f"/_emulator/accounts/{acct['negative_balance']}/cover_negative_balance",
                       amount=NEGATIVE_BALANCE_COVERED, currency="usd"))
-    build_issue_20(client, made)
+    build_issue_20(client, emulator, made)
 
 
 def _transfer(client: stripe.StripeClient, made: Scenarios, **params: Any) -> Any:
     return made.seen(client.v1.transfers.create(params={"currency": "usd", **params}))
 
 
-def build_issue_20(client: stripe.StripeClient, made: Scenarios) -> None:
+def build_issue_20(client: stripe.StripeClient, emulator: Any, made: Scenarios) -> None:
     """Issue 20's cases. Transfers by group only draw on the available balance: the platform's own sale and the
     group charges use Stripe's tok_bypassPending test card, whose funds are available at once."""
     acct = made.accounts
@@ -233,6 +236,10 @@ def build_issue_20(client: stripe.StripeClient, made: Scenarios) -> None:
     _transfer(client, made, amount=9_000, destination=acct["cross_currency_transfer"], source_transaction=charge.id)
     _charge(client, made, "fee_payer_application", amount=20_000, currency="usd", application_fee_amount=1_000,
             options={"stripe_account": acct["fee_payer_application"]})
+    disputed = _charge(client, made, "fee_payer_disputed", amount=5_000, currency="usd",
+                       options={"stripe_account": acct["fee_payer_application"]})
+    dispute = control(emulator, "POST", "/_emulator/disputes", charge=disputed.id)
+    control(emulator, "POST", f"/_emulator/disputes/{dispute['id']}/close", status="lost")
     _charge(client, made, "awaiting", amount=AWAITING, currency="usd", transfer_group="order_wait")
 
 
