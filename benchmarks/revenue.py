@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from core.revenue import cache, queries
+from core.revenue import balances, cache, economics, queries
 
 
 def rss_mb() -> float:
@@ -118,7 +118,10 @@ def main() -> None:
         page_cold += cold
         sql = [("seen_currencies", lambda: queries.seen_currencies(cur)),
                ("reconciliation", lambda: queries.reconciliation(cur, start, last)),
-               ("cohorts", lambda: queries.cohorts(cur, start, last))]
+               ("cohorts", lambda: queries.cohorts(cur, start, last)),
+               ("facts dated by event", lambda: queries.facts(cur, start, last, dated="event")),
+               ("merchant economics (days)", lambda: economics.merchant_days(cur, last, platform)),
+               ("balances and float (series)", lambda: balances.float_series(cur, start, last, platform))]
         for by in ("revenue", "gmv"):
             ids = tuple(r.keys["merchant"] for r in queries.top_merchants(facts, by, None))
             sql.append((f"merchants (top by {by})", lambda ids=ids: queries.merchants(cur, ids)))

@@ -16,10 +16,12 @@ from core import clock
 from core.app.st_runtime import page_header, query
 from core.app.text import NAME_LIMIT, md, visible
 from core.money import format_amount, format_amounts, to_major
-from core.revenue import queries
+from core.revenue import balances, dating, economics, queries
 from core.revenue.definitions import DEFINITIONS, Measures
 from core.revenue.queries import Row
-from core.revenue.view import PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, rows_csv, shown_rows
+from core.revenue.dating import DATINGS
+from core.revenue.view import (PRESET_LABELS, QUERY_KEYS, SPLITS, RevenueView, chart_label, cohorts_csv, rows_csv,
+                               shown_rows)
 
 runtime, actor = page_header("Revenue", "revenue")
 ALL = "all"  # the currency picker's platform-currency view
@@ -27,7 +29,9 @@ LABELS = {"charge_type": "Charge type", "currency": "Currency", "country": "Coun
           "merchant": "Merchant", "period": "Period", "gmv": "GMV", "revenue": "Revenue", "margin": "Margin",
           "take_rate_bps": "Take rate (bp)", "revenue_rate_bps": "Revenue rate (bp)", "refunded": "Refunds",
           "disputes_lost": "Lost disputes", "dispute_fees": "Dispute fees",
-          "negative_balances_covered": "Negative balances covered", "losses": "Losses", "net_gmv": "Net GMV"}
+          "negative_balances_covered": "Negative balances covered", "losses": "Losses", "net_gmv": "Net GMV",
+          "losses_refunds": "Refund losses", "losses_disputes": "Dispute losses", "stripe_fees": "Stripe fees",
+          "awaiting_transfer": "Awaiting transfer", "platform_own_sales": "Platform's own sales"}
 MERCHANTS_PAGE = "pages/merchants.py"
 
 
@@ -44,12 +48,13 @@ def controls(today: date, seen: list[str]) -> RevenueView:
     shown = url.period(today)
     for key, value in {"revenue_preset": url.preset, "revenue_dates": (shown.start, shown.end),
                        "revenue_grain": url.grain, "revenue_currency": url.currency or ALL,
-                       "revenue_split": url.split}.items():
+                       "revenue_split": url.split, "revenue_dated": url.dated}.items():
         st.session_state.setdefault(key, value)
     cols = st.columns(4)
     preset = cols[0].selectbox("Period", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="revenue_preset",
                                help="Dates are UTC. A charge counts on the day it was created, and so does a fee.")
-    picked = (cols[0].date_input("Dates", key="revenue_dates", max_value=today) if preset == "custom"
+    picked = (cols[0].date_input("Dates", key="revenue_dates", min_value=queries.EARLIEST, max_value=today)
+              if preset == "custom"
               else (shown.start, shown.end))
     grain = cols[1].segmented_control("Grain", queries.GRAINS, key="revenue_grain") or "day"
     options = [ALL, *sorted({*seen, *([url.currency] if url.currency else [])})]
@@ -58,10 +63,16 @@ def controls(today: date, seen: list[str]) -> RevenueView:
                                  help=DEFINITIONS["platform_currency"].help)
     split = cols[3].segmented_control("Stack by", SPLITS, format_func=LABELS.get, key="revenue_split",
                                       help="Stacking by currency needs the converted view") or "charge_type"
+    dated = cols[3].segmented_control("Dated by", DATINGS, key="revenue_dated",
+                                      format_func={"charge": "Charge date", "event": "Event date"}.get,
+                                      help=dating.__doc__.split("\n\n")[1].replace("\n", " ")) or "charge"
     dates = list(picked) if isinstance(picked, (tuple, list)) else [picked]
     start, end = (dates + dates)[:2] if dates and dates[0] else (shown.start, shown.end)
     view = RevenueView(preset=preset, start=start, end=end, grain=grain,
-                       currency=None if currency == ALL else currency, split=split)
+                       currency=None if currency == ALL else currency, split=split, dated=dated)
+    notice = url.notice(today)
+    if notice:
+        st.warning(notice, icon=":material/date_range:")
     write_url(view)
     return view
 
@@ -238,21 +249,134 @@ def cohorts(period: queries.Period, view: RevenueView, seen: list[str]) -> None:
         st.dataframe([{"cohort": c.cohort.strftime("%Y-%m"), "months since first charge": c.months,
                        "GMV": format_amount(c.gmv, c.currency), "merchants": c.merchants} for c in mine],
                      hide_index=True, key="cohorts_table")
-        csv_lines = ["cohort,months,currency,gmv,merchants",
-                     *(f"{c.cohort},{c.months},{c.currency},{c.gmv},{c.merchants}" for c in cells)]
-        st.download_button("Download CSV", "\n".join(csv_lines) + "\n", file_name="revenue-cohorts.csv",
+        st.download_button("Download CSV", cohorts_csv(cells), file_name="revenue-cohorts.csv",
                            mime="text/csv", icon=":material/download:", on_click="ignore", key="cohorts_csv")
+
+
+def merchant_economics(period: queries.Period, view: RevenueView, platform: str) -> None:
+    """Revenue per merchant, top-10 concentration, net revenue retention by cohort, churn per month."""
+    days = query(economics.merchant_days, period.end, platform)
+    st.subheader("Merchant economics", help="Per currency, from the same day sums as every figure above. A "
+                 "merchant is active in a month with GMV in it; its cohort is the year of its first GMV.")
+    spread = economics.concentration(days, period.start, period.end)
+    if not spread:
+        st.caption("No merchant had GMV or revenue in this period.")
+        return
+    cols = st.columns(len(spread[:4]))
+    for col, c in zip(cols, spread[:4]):
+        col.metric(f"Top {economics.TOP} merchants' share of revenue ({c.currency.upper()})",
+                   "—" if c.top_share is None else f"{c.top_share:.1%}", border=True,
+                   help=f"{c.merchants:,} merchants; the top {economics.TOP} brought "
+                        f"{format_amount(c.top_revenue, c.currency)} of {format_amount(c.revenue, c.currency)}.")
+    per = economics.merchant_revenue(days, period.start, period.end)
+    names = {m: (found.business_name if found else None)
+             for m, found in query(queries.merchants, tuple(per["merchant"].head(200))).items()}
+    currency = view.currency or spread[0].currency
+    mine = per[per["currency"] == currency]
+    left, right = st.columns(2)
+    with left:
+        figure = px.histogram(x=[float(to_major(int(v), currency)) for v in mine["revenue"]], nbins=30,
+                              labels={"x": f"revenue per merchant ({currency.upper()})"},
+                              title=f"Revenue per merchant ({currency.upper()})")
+        st.plotly_chart(figure, key="merchant_revenue_chart")
+        with st.expander("Table", expanded=False):
+            st.dataframe([{"merchant": r.merchant, "name": visible(names.get(r.merchant) or "", NAME_LIMIT),
+                           "GMV": format_amount(int(r.gmv), r.currency),
+                           "revenue": format_amount(int(r.revenue), r.currency)}
+                          for r in per.head(500).itertuples(index=False)], hide_index=True, key="merchant_revenue_table")
+            st.download_button("Download CSV", economics.merchant_revenue_csv(per, names),
+                               file_name="revenue-per-merchant.csv", mime="text/csv", icon=":material/download:",
+                               on_click="ignore", key="merchant_revenue_csv")
+            st.download_button("Download concentration CSV", economics.concentration_csv(spread),
+                               file_name="revenue-concentration.csv", mime="text/csv", icon=":material/download:",
+                               on_click="ignore", key="concentration_csv")
+    with right:
+        kept = economics.retention(days, period.end)
+        shown = [r for r in kept if r.currency == currency and r.nrr is not None]
+        figure = px.bar(x=[str(r.cohort) for r in shown], y=[r.nrr * 100 for r in shown],
+                        labels={"x": "first charge in", "y": "net revenue retention (%)"},
+                        title=f"Net revenue retention by cohort ({currency.upper()})")
+        st.plotly_chart(figure, key="retention_chart")
+        with st.expander("Table", expanded=False):
+            st.dataframe([{"cohort": r.cohort, "currency": r.currency, "merchants": r.merchants,
+                           "last year": format_amount(r.last_year, r.currency),
+                           "this year": format_amount(r.this_year, r.currency),
+                           "NRR": None if r.nrr is None else f"{r.nrr:.1%}"} for r in kept],
+                         hide_index=True, key="retention_table")
+            st.download_button("Download CSV", economics.retention_csv(kept), file_name="revenue-retention.csv",
+                               mime="text/csv", icon=":material/download:", on_click="ignore", key="retention_csv")
+    flows = economics.churn(days, period.start, period.end)
+    figure = go.Figure([go.Bar(name="new", x=[f.month for f in flows], y=[f.new for f in flows]),
+                        go.Bar(name="reactivated", x=[f.month for f in flows], y=[f.reactivated for f in flows]),
+                        go.Bar(name="churned", x=[f.month for f in flows], y=[-f.churned for f in flows])])
+    figure.update_layout(barmode="relative", title="Merchants new, reactivated and churned per month",
+                         yaxis={"title": "merchants"})
+    st.plotly_chart(figure, key="churn_chart")
+    with st.expander("Table", expanded=False):
+        st.dataframe([f.model_dump() for f in flows], hide_index=True, key="churn_table")
+        st.download_button("Download CSV", economics.churn_csv(flows), file_name="revenue-churn.csv", mime="text/csv",
+                           icon=":material/download:", on_click="ignore", key="churn_csv")
+
+
+FLOAT_LABELS = {"platform_available": "Platform available", "platform_pending": "Platform pending",
+                "accounts_available": "Accounts available", "accounts_pending": "Accounts pending",
+                "negative_outstanding": "Negative balances outstanding", "awaiting_transfer": "Awaiting transfer"}
+
+
+def balances_and_float(period: queries.Period, view: RevenueView, platform: str, today: date) -> None:
+    """The platform's and the accounts' balances at the period's end, and each over the period."""
+    points = query(balances.float_series, period.start, min(period.end, today), platform)
+    st.subheader("Balances and float", help=balances.__doc__.split("\n\n")[1].replace("\n", " "))
+    if not points:
+        st.caption("No balance transactions by the end of this period.")
+        return
+    last_day = max(p.day for p in points)
+    currencies = sorted({p.currency for p in points if p.day == last_day},
+                        key=lambda c: c != (view.currency or platform))
+    currency = view.currency if view.currency in currencies else currencies[0]
+    now = next(p for p in points if p.day == last_day and p.currency == currency)
+    cols = st.columns(len(FLOAT_LABELS))
+    for col, (name, label) in zip(cols, FLOAT_LABELS.items()):
+        col.metric(f"{label} ({currency.upper()})", format_amount(getattr(now, name), currency), border=True,
+                   help=f"At the end of {last_day} (UTC)."
+                        + (f" {now.negative_accounts:,} accounts below zero." if name == "negative_outstanding" else ""))
+    mine = [p for p in points if p.currency == currency]
+    data = {"day": [p.day for p in mine]}
+    data.update({label: [float(to_major(getattr(p, name), currency)) for p in mine]
+                 for name, label in FLOAT_LABELS.items()})
+    figure = px.line(data, x="day", y=list(FLOAT_LABELS.values()), labels={"day": "", "value": currency.upper(),
+                                                                           "variable": ""})
+    st.plotly_chart(figure, key="float_chart")
+    with st.expander("Table", expanded=False):
+        st.dataframe([p.model_dump() for p in points], hide_index=True, key="float_table")
+        st.download_button("Download CSV", balances.float_csv(points), file_name="revenue-balances.csv",
+                           mime="text/csv", icon=":material/download:", on_click="ignore", key="float_csv")
 
 
 def losses(facts: queries.Facts, view: RevenueView, unit: str) -> None:
     rows = queries.series(facts, view.grain, None, view.currency)
-    kinds = ("refunded", "disputes_lost", "dispute_fees", "negative_balances_covered")
-    if not heading("Refunds and dispute losses over time", explain("losses", *kinds), rows):
+    kinds = ("losses_refunds", "losses_disputes", "dispute_fees", "negative_balances_covered")
+    if not heading("Losses the platform bore, over time", explain("losses", *kinds), rows):
         return
     figure = px.bar(points(rows, kinds), x="period", y=[LABELS[k] for k in kinds],
                     labels={"period": "", "value": unit.upper(), "variable": ""})
     st.plotly_chart(figure, key="losses_chart")
-    table(rows, "losses", (*kinds, "losses"))
+    table(rows, "losses", (*kinds, "losses", "refunded", "disputes_lost"))
+
+
+def apart(now: Measures) -> None:
+    """What is not Connect revenue but finance needs beside it: refunded volume (whoever bore it), money held
+    for separate charges awaiting transfer, the platform's own sales; and whether transfers were shared out."""
+    cols = st.columns(4)
+    for col, name in zip(cols, ("refunded", "awaiting_transfer", "platform_own_sales", "stripe_fees")):
+        col.metric(DEFINITIONS[name].label, format_amount(getattr(now, name), now.currency), border=True,
+                   help=explain(name))
+    if now.charges_allocated:
+        st.caption(f"{now.charges_allocated:,} charges share their group's transfers by amount. "
+                   + DEFINITIONS["charges_allocated"].help)
+    if now.unconverted_transfers:
+        st.warning(f"{now.unconverted_transfers:,} transfers are in a currency neither their charge's nor its "
+                   "settlement's: left out of implicit fees.", icon=":material/currency_exchange:")
 
 
 def conversion(facts: queries.Facts) -> None:
@@ -306,7 +430,7 @@ if empty:
     st.stop()
 
 with st.spinner("Adding up the period…"):  # the first time in a process also builds the revenue cache
-    facts = query(queries.facts, period.start, period.end)
+    facts = query(queries.facts, period.start, period.end, dated=view.dated)
     checked, orphans = query(queries.reconciliation, period.start, period.end)
 unit = view.currency or facts.platform_currency
 st.caption(f"{period.start:%d %b %Y} – {period.end:%d %b %Y} (UTC), each change against the {period.days} days "
@@ -314,6 +438,7 @@ st.caption(f"{period.start:%d %b %Y} – {period.end:%d %b %Y} (UTC), each chang
                           f"all currencies converted into {md(unit.upper())} at settlement rates"))
 tiles(queries.total(facts, view.currency), queries.total(facts, view.currency, current=False),
       {r.currency: r.difference for r in checked if r.difference}, sum(o.entries for o in orphans))
+apart(queries.total(facts, view.currency))
 if view.currency is None:
     conversion(facts)
 over_time(facts, view, unit)
@@ -321,5 +446,7 @@ take_rate(facts, view)
 revenue_by(facts, view, unit)
 top(facts, view, unit)
 cohorts(period, view, seen)
+merchant_economics(period, view, facts.platform_currency)
+balances_and_float(period, view, facts.platform_currency, today)
 losses(facts, view, unit)
 currencies_and_reconciliation(facts, checked, orphans)

@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the emulator's clock starts at this instant (UTC, e.g. 2027-01-01T00:00:30Z) and runs on "
                              "in real time; the default history ends that day (default: CONNECT_OPS_NOW if set, "
                              "else this machine's clock)")
+    parser.add_argument("--platform-currency", choices=("usd", "eur", "gbp", "cad", "jpy"), default="usd",
+                        help="the platform account's default_currency, what its balance settles in (default: usd)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--per-endpoint-rps", type=float, default=None)
     parser.add_argument("--global-rps", type=float, default=None)
@@ -77,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.state_file:
         persist = StateFile(args.state_file, args.seed, args.scale, args.anchor, args.clock_offset)
         try:
-            state = persist.open(lambda anchor: generate(args.seed, args.scale, anchor, args.clock_offset))
+            state = persist.open(lambda anchor: generate(args.seed, args.scale, anchor, args.clock_offset,
+                                                         args.platform_currency))
         except (StateFileError, OSError) as exc:
             print(f"emulator: --state-file {args.state_file}: {exc}", file=sys.stderr)
             return 1
     else:
-        state = generate(args.seed, args.scale, args.anchor, args.clock_offset)
+        state = generate(args.seed, args.scale, args.anchor, args.clock_offset, args.platform_currency)
     faults = Faults(args.latency_ms, args.per_endpoint_rps, args.global_rps, args.error_rate, args.seed,
                     drop_rate=args.drop_rate)
     try:

@@ -310,7 +310,7 @@ def current_account(state: State, call: Call) -> Any:
     if call.scope is not PLATFORM:
         return objects.render(state, state.records[call.scope])
     return {"id": state.platform_id, "object": "account", "type": "standard", "country": "US",
-            "default_currency": "usd", "business_profile": {"name": "Connect Ops Demo Platform"},
+            "default_currency": state.platform_currency, "business_profile": {"name": "Connect Ops Demo Platform"},
             "charges_enabled": True, "payouts_enabled": True, "email": "platform@connect-ops.example.com",
             "settings": {"dashboard": {"display_name": "Connect Ops Demo Platform"}}}
 
@@ -411,7 +411,7 @@ def create_charge(state: State, call: Call) -> Any:
         if fee is not None:
             raise ApiError(400, "Can only apply an application_fee_amount when the request is made on behalf of "
                                 "another account.", param="application_fee_amount")
-        account, flow = {"id": PLATFORM, "default_currency": "usd"}, "separate"
+        account, flow = {"id": PLATFORM, "default_currency": state.platform_currency}, "separate"
     if source in ("tok_chargeDeclined", "tok_chargeDeclinedFraudulent"):
         declined = {"description": params.get("description")}
         if source == "tok_chargeDeclinedFraudulent":
@@ -429,9 +429,12 @@ def create_charge(state: State, call: Call) -> Any:
         details["transfer_group"] = params.get("transfer_group")
     rec = ledger.create_charge(state, call.now, account, flow, amount, str(currency), fee, "succeeded",
                                {k: v for k, v in details.items() if v is not None}, call.request,
-                               transfer_amount=_transfer_amount(params, amount, fee, flow))
+                               transfer_amount=_transfer_amount(params, amount, fee, flow),
+                               capture=_bool(params, "capture", default=True))
     if source == "tok_createDispute":
         ledger.create_dispute(state, call.now, rec, "fraudulent", request=call.request)
+    if source == "tok_bypassPending" and rec.get("balance_transaction"):  # funds available at once, as Stripe's
+        state.records[rec["balance_transaction"]]["available_on"] = call.now  # test card 4000000000000077 does
     return objects.render(state, rec)
 
 
@@ -447,6 +450,9 @@ def create_refund(state: State, call: Call) -> Any:
                                                                                   "under_review"):
         raise ApiError(400, f"Charge {charge['id']} has been charged back; cannot issue a refund.",
                        code="charge_disputed", param="charge")
+    if charge.get("captured") is False:  # nothing moved yet: an authorization is released, not refunded
+        raise ApiError(400, f"Charge {charge['id']} has not been captured; capture it, or let the authorization "
+                            "expire.", code="charge_not_captured", param="charge")
     left = ledger.refundable(charge)
     if left <= 0:
         raise ApiError(400, f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded",
@@ -550,6 +556,11 @@ def create_account(state: State, call: Call) -> Any:
                                                                   "government_entity")) or "company",
               "business_name": profile.get("name"), "url": profile.get("url"), "mcc": profile.get("mcc"),
               "product_description": profile.get("product_description"), "metadata": _metadata(params) or {}}
+    controller = params.get("controller") if isinstance(params.get("controller"), dict) else {}
+    payer = (controller.get("fees") or {}).get("payer") if isinstance(controller.get("fees"), dict) else None
+    if payer is not None:
+        fields["fees_payer"] = _choice({"controller[fees][payer]": payer}, "controller[fees][payer]",
+                                       ("account", "application"))
     bank = _external_account(params.get("external_account"), country, currency)
     from . import versions  # (it registers routes of its own here: imported late)
 
@@ -780,13 +791,19 @@ def _transfer_source(state: State, params: dict[str, Any], amount: int, currency
     charge = state.get(str(charge_id), PLATFORM, "charges")
     if charge is None:
         raise missing("charges", str(charge_id), param="source_transaction")
-    if charge["status"] != "succeeded" or charge["currency"] != currency:
-        raise ApiError(400, f"The source_transaction {charge['id']} must be a succeeded {currency} charge.",
-                       param="source_transaction")
+    # In the charge's currency, or in the currency it settled in on the platform's balance (a charge in EUR on
+    # a USD platform funds USD transfers: https://docs.stripe.com/connect/currencies).
+    settled = state.records.get(charge.get("balance_transaction") or "")
+    total = {charge["currency"]: charge.get("amount_captured", charge["amount"])}
+    if settled is not None:
+        total.setdefault(settled["currency"], settled["amount"])
+    if charge["status"] != "succeeded" or currency not in total or not charge.get("captured", True):
+        raise ApiError(400, f"The source_transaction {charge['id']} must be a succeeded, captured charge in "
+                            f"{' or '.join(sorted(total))}.", param="source_transaction")
     sent = sum(state.records[i]["amount"] for i in state.collection(PLATFORM, "transfers").ids
-               if state.records[i].get("source_transaction") == charge["id"])
-    if sent + amount > charge["amount"]:
-        raise ApiError(400, f"Transfers from {charge['id']} would exceed its amount ({charge['amount']}).",
+               if state.records[i].get("source_transaction") == charge["id"] and state.records[i]["currency"] == currency)
+    if sent + amount > total[currency]:
+        raise ApiError(400, f"Transfers from {charge['id']} would exceed its amount ({total[currency]} {currency}).",
                        param="amount")
     return charge
 

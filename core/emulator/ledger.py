@@ -154,7 +154,8 @@ def _fee(amount: int, description: str = "Stripe processing fees") -> dict[str, 
 
 def create_charge(state: State, created: int, account: Record, flow: str, amount: int, currency: str,
                   fee_amount: int | None = None, status: str = "succeeded", details: dict[str, Any] | None = None,
-                  request: dict[str, Any] | None = None, transfer_amount: int | None = None) -> Record:
+                  request: dict[str, Any] | None = None, transfer_amount: int | None = None,
+                  capture: bool = True) -> Record:
     """A card charge in one of Connect's three flows: destination, direct, or separate (charge then transfer).
 
     A destination charge with `transfer_amount` (Stripe's transfer_data[amount]) transfers only that much and
@@ -174,21 +175,40 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
             rec["on_behalf_of"] = account["id"]
     if flow in ("destination", "direct") and fee_amount is not None:
         rec["application_fee_amount"] = fee_amount
-    if flow == "separate":  # the platform's own transfer_group when it gave one (POST /v1/charges)
-        rec["transfer_group"] = rec.get("transfer_group") or f"group_{rec['id'][3:]}"
     state.add("charges", rec, scope)
     if status != "succeeded":
         rec.update(failure_code=rec.get("failure_code") or "card_declined",
                    failure_message=rec.get("failure_message") or "Your card was declined.")
         emit(state, created, "charge.failed", rec, request=request)
         return rec
-    settle = PLATFORM_CURRENCY if scope is PLATFORM else account["default_currency"]
-    fees = [_fee(stripe_fee(amount, currency))]
+    if not capture:  # authorized only: no money moves until POST /v1/charges/{id}/capture (capture.py)
+        rec.update(captured=False, amount_captured=0, _flow=flow, _fee_amount=fee_amount,
+                   _transfer_amount=transfer_amount)
+        emit(state, created, "charge.succeeded", rec, request=request)
+        return rec
+    settle_charge(state, created, rec, account, flow, amount, currency, fee_amount, transfer_amount, request)
+    emit(state, created, "charge.succeeded", rec, request=request)  # after linking, as Stripe's snapshot shows
+    return rec
+
+
+def settle_charge(state: State, created: int, rec: Record, account: Record, flow: str, amount: int, currency: str,
+                  fee_amount: int | None, transfer_amount: int | None, request: dict[str, Any] | None) -> None:
+    """A captured charge's money: its balance transaction and, for a destination charge, its transfer and fee.
+    On an account whose controller.fees.payer is `application`, a direct charge's Stripe fee is the platform's
+    (https://docs.stripe.com/connect/direct-charges-fee-payer-behavior): a `stripe_fee` balance transaction
+    on the platform, sourced by the charge, instead of a fee line on the account's."""
+    scope = rec["_scope"]
+    settle = state.platform_currency if scope is PLATFORM else account["default_currency"]
+    platform_pays = flow == "direct" and account.get("fees_payer") == "application"
+    fees = [] if platform_pays else [_fee(stripe_fee(amount, currency))]
     if flow == "direct" and fee_amount:
         fees.append(_fee_line(fee_amount, state.application_id, "Application fee", "application_fee"))
     txn = balance_txn(state, scope, created, amount, currency, "charge", "charge", rec["id"], fees,
                       rec.get("description"), settle_in=settle)
     rec["balance_transaction"] = txn["id"]
+    if platform_pays:
+        balance_txn(state, PLATFORM, created, -stripe_fee(amount, currency), currency, "stripe_fee", "fee", rec["id"],
+                    description=f"Stripe processing fees for {rec['id']}", settle_in=state.platform_currency)
     if flow == "destination":
         transfer = create_transfer(state, created, account, amount if transfer_amount is None else transfer_amount,
                                    currency, source_charge=rec, request=request)
@@ -208,8 +228,6 @@ def create_charge(state: State, created: int, account: Record, flow: str, amount
         fee = create_application_fee(state, created, account, fee_amount, currency, charge_id=rec["id"],
                                      request=request)
         rec["application_fee"] = fee["id"]
-    emit(state, created, "charge.succeeded", rec, request=request)  # after linking, as Stripe's snapshot shows
-    return rec
 
 
 def create_application_fee(state: State, created: int, account: Record, amount: int, currency: str,
@@ -220,7 +238,7 @@ def create_application_fee(state: State, created: int, account: Record, amount: 
            "amount_refunded": 0, "_scope": PLATFORM, "_resource": "application_fees"}
     state.add("application_fees", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, amount, currency, "application_fee", "platform_earning",
-                      rec["id"], settle_in=PLATFORM_CURRENCY)
+                      rec["id"], settle_in=state.platform_currency)
     rec["balance_transaction"] = txn["id"]
     emit(state, created, "application_fee.created", rec, request=request)
     return rec
@@ -230,6 +248,9 @@ def create_transfer(state: State, created: int, account: Record, amount: int, cu
                     source_charge: Record | None = None, transfer_group: str | None = None,
                     request: dict[str, Any] | None = None) -> Record:
     """A transfer to a connected account and the `py_` payment it creates there."""
+    if source_charge is not None and not source_charge.get("transfer_group"):
+        # A charge that funds a transfer joins a group (Stripe names one for it), so both share it.
+        source_charge["transfer_group"] = f"group_{source_charge['id'][3:]}"
     rec = {"id": state.new_id("tr"), "created": created, "amount": amount, "currency": currency,
            "destination": account["id"], "amount_reversed": 0, "reversal_ids": [],
            "source_transaction": source_charge["id"] if source_charge else None,
@@ -237,7 +258,7 @@ def create_transfer(state: State, created: int, account: Record, amount: int, cu
            "_scope": PLATFORM, "_resource": "transfers"}
     state.add("transfers", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, -amount, currency, "transfer", "transfer", rec["id"],
-                      settle_in=PLATFORM_CURRENCY)
+                      settle_in=state.platform_currency)
     rec["balance_transaction"] = txn["id"]
     payment = {"id": state.new_id("py"), "created": created, "amount": amount, "currency": currency,
                "status": "succeeded", "amount_refunded": 0, "source_transfer": rec["id"],
@@ -275,14 +296,15 @@ def create_refund(state: State, created: int, charge: Record, amount: int, reaso
     charge["amount_refunded"] += amount
     charge.setdefault("refund_ids", []).append(rec["id"])
     fee = state.records.get(charge.get("application_fee") or "")
+    captured = charge.get("amount_captured", charge["amount"]) or charge["amount"]  # shares of what moved
     if refund_application_fee and fee is not None:
-        share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / charge["amount"]))
+        share = min(fee["amount"] - fee["amount_refunded"], round(fee["amount"] * amount / captured))
         if share > 0:
             refund_fee(state, created, fee, share, request)
     transfer = state.records.get(charge.get("transfer") or "")
     if reverse_transfer and transfer is not None:
         share = min(transfer["amount"] - transfer["amount_reversed"],
-                    round(transfer["amount"] * amount / charge["amount"]))
+                    round(transfer["amount"] * amount / captured))
         if share > 0:
             reversal = reverse(state, created, transfer, share, source_refund=rec["id"], request=request)
             rec["transfer_reversal"] = reversal["id"]
@@ -298,7 +320,7 @@ def refund_fee(state: State, created: int, fee: Record, amount: int,
            "fee": fee["id"]}
     state.add("fee_refunds", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, -amount, fee["currency"], "application_fee_refund",
-                      "platform_earning_refund", rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
+                      "platform_earning_refund", rec["id"], settle_in=state.platform_currency, available_on=created)
     rec["balance_transaction"] = txn["id"]
     _credit_fee_refund(state, created, fee, rec)
     fee["amount_refunded"] += amount
@@ -333,7 +355,7 @@ def reverse(state: State, created: int, transfer: Record, amount: int, source_re
            "transfer": transfer["id"], "source_refund": source_refund, "metadata": metadata or {}}
     state.add("transfer_reversals", rec, PLATFORM)
     txn = balance_txn(state, PLATFORM, created, amount, transfer["currency"], "transfer_refund", "transfer_reversal",
-                      rec["id"], settle_in=PLATFORM_CURRENCY, available_on=created)
+                      rec["id"], settle_in=state.platform_currency, available_on=created)
     rec["balance_transaction"] = txn["id"]
     payment = state.records.get(transfer.get("destination_payment") or "")
     if payment is not None:
@@ -368,10 +390,16 @@ def create_dispute(state: State, created: int, charge: Record, reason: str = "fr
            "reason": reason, "status": "needs_response", "due_by": created + 21 * DAY, "balance_transactions": []}
     state.add("disputes", rec, scope)
     settle = state.records[charge["balance_transaction"]]["currency"]
-    fee = [_fee(DISPUTE_FEE.get(charge["currency"], 1500), "Dispute fee")]
+    dispute_fee = DISPUTE_FEE.get(charge["currency"], 1500)
+    # On an account whose controller.fees.payer is application, the platform pays the dispute fee too.
+    platform_pays = scope is not PLATFORM and state.records[scope].get("fees_payer") == "application"
+    fee = [] if platform_pays else [_fee(dispute_fee, "Dispute fee")]
     txn = balance_txn(state, scope, created, -rec["amount"], charge["currency"], "adjustment", "dispute",
                       rec["id"], fee, "Chargeback withdrawal", settle_in=settle, available_on=created)
     rec["balance_transactions"].append(txn["id"])
+    if platform_pays:
+        balance_txn(state, PLATFORM, created, -dispute_fee, charge["currency"], "stripe_fee", "fee", rec["id"],
+                    description=f"Dispute fee for {rec['id']}", settle_in=state.platform_currency, available_on=created)
     charge["dispute"] = rec["id"]
     emit(state, created, "charge.dispute.created", rec, request=request)
     if status != "needs_response":
@@ -437,7 +465,7 @@ def cover_negative_balance(state: State, created: int, account: Record, amount: 
     balance_txn(state, account["id"], created, amount, currency, "connect_collection_transfer",
                 "connect_collection_transfer", source, settle_in=account["default_currency"], available_on=created)
     return balance_txn(state, PLATFORM, created, -amount, currency, "connect_collection_transfer",
-                       "connect_collection_transfer", source, settle_in=PLATFORM_CURRENCY, available_on=created)
+                       "connect_collection_transfer", source, settle_in=state.platform_currency, available_on=created)
 
 
 def fail_payout(state: State, created: int, payout: Record, code: str = "account_closed") -> Record:

@@ -86,7 +86,7 @@ def account(state: State, rec: Record) -> dict[str, Any]:
         "business_type": rec.get("business_type"),
         "capabilities": dict(rec["capabilities"]),
         "charges_enabled": rec["charges_enabled"],
-        "controller": _controller(rec["type"], rec.get("_losses_payments")),
+        "controller": _controller(rec["type"], rec.get("_losses_payments"), rec.get("fees_payer")),
         "country": rec["country"],
         "created": rec["created"],
         "default_currency": rec["default_currency"],
@@ -110,7 +110,11 @@ def account(state: State, rec: Record) -> dict[str, Any]:
     return body
 
 
-def _controller(account_type: str, losses: str | None = None) -> dict[str, Any]:
+def _controller(account_type: str, losses: str | None = None, fees_payer: str | None = None) -> dict[str, Any]:
+    if fees_payer == "application":  # set at creation (controller[fees][payer]); the platform pays Stripe's fees
+        return {"fees": {"payer": "application"}, "is_controller": True,
+                "losses": {"payments": losses or "application"}, "requirement_collection": "application",
+                "stripe_dashboard": {"type": "none"}, "type": "application"}
     if account_type == "standard":  # Stripe bills the account and issues its 1099 itself
         return {"fees": {"payer": "account"}, "is_controller": False, "type": "account"}
     dashboard = "express" if account_type == "express" else "none"
@@ -173,7 +177,7 @@ def charge(state: State, rec: Record) -> dict[str, Any]:
         "id": rec["id"],
         "object": "charge",
         "amount": rec["amount"],
-        "amount_captured": rec["amount"] if succeeded else 0,
+        "amount_captured": rec.get("amount_captured", rec["amount"]) if succeeded else 0,
         "amount_refunded": rec.get("amount_refunded", 0),
         "application": state.application_id if rec.get("application_fee_amount") is not None or rec.get("application") else None,
         "application_fee": rec.get("application_fee"),
@@ -183,7 +187,7 @@ def charge(state: State, rec: Record) -> dict[str, Any]:
                             "email": rec.get("customer_email"), "name": rec.get("customer_name"),
                             "phone": None, "tax_id": None},
         "calculated_statement_descriptor": rec.get("statement_descriptor"),
-        "captured": succeeded,
+        "captured": succeeded and rec.get("captured", True),
         "created": rec["created"],
         "currency": rec["currency"],
         "customer": None,

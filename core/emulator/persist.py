@@ -56,6 +56,8 @@ EXIT_SAVE_FAILED = 70
 READ_METHODS = ("GET", "HEAD")  # every other method (POST, DELETE) may change state and is saved
 # What a snapshot holds: everything in State except the lock, the clock and the id generator.
 FIELDS = ("seed", "records", "collections", "idempotency", "platform_id", "application_id", "event_cutoff")
+# Saved too, read when present (files written before it existed lack it).
+OPTIONAL_FIELDS = ("platform_currency",)
 # Every emulator module may decide what a record holds (the seeding lives in several: tax_demo.py, revenue_demo.py
 # and the like), so a snapshot made by any other emulator code is not reused.
 SHAPE_MODULES = tuple(sorted(p.name for p in Path(__file__).parent.glob("*.py")))
@@ -158,6 +160,7 @@ class StateFile:
         state = State(seed=fields["seed"], now=lambda: int(time.time() + offset))
         for name in FIELDS:
             setattr(state, name, fields[name])
+        state.platform_currency = fields.get("platform_currency", state.platform_currency)  # newer files hold it
         state.new_id = IdMaker(secrets.randbits(64))  # never repeat an id made before the restart
         gc.freeze()
         self.anchor = int(header["anchor"])
@@ -190,7 +193,7 @@ class StateFile:
         header = {"format": FORMAT, "fingerprint": shape_fingerprint(), "seed": self.seed, "scale": self.scale,
                   "anchor": self.anchor, "instance": self.instance, "saved_at": int(time.time()),
                   "objects": len(state.records)}
-        fields = {name: getattr(state, name) for name in FIELDS}
+        fields = {name: getattr(state, name) for name in (*FIELDS, *OPTIONAL_FIELDS)}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:

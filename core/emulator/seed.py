@@ -17,6 +17,7 @@ from typing import Any
 from . import ledger
 from .ledger import DAY
 from .state import PLATFORM, Record, State
+from .revenue_demo import revenue_demo
 from .risk_demo import risk_demo_accounts
 from .tax_demo import TAX_DEMO_ACCOUNTS, tax_demo_accounts
 from .tax_demo_season import tax_season_accounts
@@ -29,7 +30,8 @@ class Scale:
     per_account: tuple[int, int] | None = None  # a shape: each account draws fewest..most charges (uniform)
 
 
-SCALES = {"small": Scale(50, 5_000), "medium": Scale(500, 100_000), "large": Scale(10_000, 1_000_000)}
+SCALES = {"small": Scale(50, 5_000), "medium": Scale(500, 100_000), "large": Scale(10_000, 1_000_000),
+          "empty": Scale(0, 0)}  # a platform with no history at all (tests that build every object themselves)
 SHAPE = re.compile(r"(\d+)x(\d+)(?:-(\d+))?")
 
 
@@ -102,7 +104,8 @@ HOSTILE_ACCOUNTS: list[dict[str, Any]] = [
 HOSTILE_CHARGES = 12  # each hostile account gets a little activity, so its merchant page has every tab
 
 
-def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, clock_offset: float = 0.0) -> State:
+def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, clock_offset: float = 0.0,
+             platform_currency: str = "usd") -> State:
     """Build the demo platform. `anchor` is the end of history (default: today's midnight UTC, by the
     emulator's clock, which runs `clock_offset` seconds off this machine's, as a skewed server's would)."""
     end = anchor if anchor is not None else int(time.time() + clock_offset) // DAY * DAY
@@ -112,7 +115,7 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, cl
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        state = _generate(seed, scale, end, clock_offset)
+        state = _generate(seed, scale, end, clock_offset, platform_currency)
     finally:
         if was_enabled:
             gc.enable()
@@ -120,8 +123,8 @@ def generate(seed: int = 42, scale: str = "small", anchor: int | None = None, cl
     return state
 
 
-def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> State:
-    state = State(seed=seed, now=lambda: int(time.time() + clock_offset))
+def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0, platform_currency: str = "usd") -> State:
+    state = State(seed=seed, now=lambda: int(time.time() + clock_offset), platform_currency=platform_currency)
     state.bulk_loading = True
     state.event_cutoff = end - ledger.EVENT_RETENTION  # relative to the anchor: the same events every run
     _SHARED.clear()
@@ -132,13 +135,17 @@ def _generate(seed: int, scale: str, end: int, clock_offset: float = 0.0) -> Sta
     weights = [0.0 if a["_profile"] == "dormant" else rng.lognormvariate(0, 1.1) for a in accounts]
     for acct, count in zip(accounts, _charge_counts(size, seed, weights)):
         _activity(state, rng, acct, count, end)
-    _platform_payouts(state, end)
-    accounts += _hostile_accounts(state, seed, size.accounts, end)
-    accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
+    if size.accounts:  # "empty": no demo at all
+        _platform_payouts(state, end)
+        accounts += _hostile_accounts(state, seed, size.accounts, end)
+        accounts += tax_demo_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS), end)  # own stream, last
     _mark_unknown_fields(state, rng)
-    # the tax filing season's cases: after everything else (unknown fields too), from their own stream
-    accounts += tax_season_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS) + len(TAX_DEMO_ACCOUNTS), end)
-    accounts += risk_demo_accounts(state, seed, len(accounts), end)  # own stream, after everything else
+    if size.accounts:  # "empty": no demo at all. Each area's cases: own accounts, own random stream, last
+        # the tax filing season's cases: after everything else (unknown fields too)
+        accounts += tax_season_accounts(state, seed, size.accounts + len(HOSTILE_ACCOUNTS) + len(TAX_DEMO_ACCOUNTS),
+                                        end)
+        accounts += risk_demo_accounts(state, seed, len(accounts), end)
+        accounts += revenue_demo(state, seed, end)  # the Revenue page's cases
     for acct in accounts:
         acct.pop("_profile", None)
         acct.pop("_index", None)
@@ -445,7 +452,7 @@ def _platform_payouts(state: State, end: int) -> None:
         carried += weekly[week]
         when = (week + 1) * 7 * DAY + 6 * 3600
         if carried > 0 and when < end:
-            ledger.create_payout(state, when, PLATFORM, carried, ledger.PLATFORM_CURRENCY, "ba_platform_demo",
+            ledger.create_payout(state, when, PLATFORM, carried, state.platform_currency, "ba_platform_demo",
                                  "paid" if when + 2 * DAY < end else "in_transit")
             carried = 0
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import api, control, objects, radar, versions  # (radar and versions add routes)
+from . import api, capture, control, objects, radar, versions  # noqa: F401  (capture, radar and versions add routes)
 from .api import ApiError, Call
 from .faults import Faults
 from .params import ParamError, parse

@@ -166,6 +166,7 @@ class State:
     application_id: str = "ca_EmuConnectOpsDemoApplication"
     bulk_loading: bool = False
     event_cutoff: int | None = None  # while seeding: events before this are past Stripe's retention
+    platform_currency: str = "usd"  # the platform account's default_currency: what its balance settles in
 
     def __post_init__(self) -> None:
         self.new_id = IdMaker(self.seed)

@@ -1202,9 +1202,9 @@ class SyncEngine:
         """Per scope, retrieve each disputed charge, or re-list the disputes with their charges when fewer
         requests (a wave of disputes on the platform is one page, not one request each)."""
         tasks: list[Task] = []
-        for scope, charges in self._disputed.items():
-            if scope not in scopes:
-                continue
+        with self._related_lock:  # the event writers add to it meanwhile: read a copy
+            disputed = {scope: dict(charges) for scope, charges in self._disputed.items() if scope in scopes}
+        for scope, charges in disputed.items():
             since = min(charges.values())
             if len(charges) > 1 and self._count_since("disputes", scope, since) // PAGE + 1 < len(charges):
                 tasks.append(RelistWithSources(scope, "disputes", since))

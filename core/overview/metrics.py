@@ -13,7 +13,8 @@ import duckdb
 from pydantic import BaseModel
 
 from core.account_status import LABELS, STATUS_SQL, STATUSES
-from core.revenue.definitions import GMV_CHARGES, GMV_MERCHANT, NET_APPLICATION_FEES_SQL  # noqa: F401 (re-exported)
+from core.revenue.definitions import (GMV_AMOUNT_SQL, GMV_CHARGES, GMV_MERCHANT,  # noqa: F401 (re-exported)
+                                      NET_APPLICATION_FEES_SQL)
 
 OPEN_DISPUTE_STATUSES = ("warning_needs_response", "needs_response", "warning_under_review", "under_review")
 
@@ -51,11 +52,12 @@ def accounts_by_status(db: duckdb.DuckDBPyConnection) -> list[StatusCount]:
 
 
 def gmv(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:
-    """Succeeded charges by currency in [start, end): what buyers paid, refunds not deducted."""
+    """Succeeded charges by currency in [start, end): what buyers paid (the amount captured), refunds not
+    deducted."""
     return _money(db.execute(
-        f"""SELECT currency, sum(amount), count(*) FROM charges
+        f"""SELECT currency, sum({GMV_AMOUNT_SQL}), count(*) FILTER (WHERE {GMV_AMOUNT_SQL} > 0) FROM charges
             WHERE {GMV_CHARGES} AND created >= ? AND created < ?
-            GROUP BY currency ORDER BY sum(amount) DESC""", [start, end]).fetchall())
+            GROUP BY currency ORDER BY 2 DESC""", [start, end]).fetchall())
 
 
 def fee_revenue(db: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[Money]:

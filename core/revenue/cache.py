@@ -27,8 +27,9 @@ import duckdb
 
 from core.mirror.store import Store
 
-from core.revenue.definitions import (ACCOUNT_DEBIT, CHARGE_TYPE_SQL, GMV_CHARGES, IMPLICIT_REFUNDED_SQL,
-                                      MEASURES, NEGATIVE_BALANCE_COVER_TYPES, minor_units_sql)
+from core.revenue import dating
+from core.revenue.definitions import (ACCOUNT_DEBIT, CAPTURED_SQL, CHARGE_TYPE_SQL, FLOW_SQL, GMV_CHARGES, MEASURES,
+                                      NEGATIVE_BALANCE_COVER_TYPES, PLATFORM_OWN, REFUNDED_SQL, minor_units_sql)
 
 CACHE = "revenue_cache"
 FACTS = f"{CACHE}.facts"
@@ -64,7 +65,14 @@ def back_sql(amount: str, txn_currency: str, rate: str, currency: str = "c.curre
 
 
 _DISPUTE_TXNS = "'[{\"fee\":\"BIGINT\",\"currency\":\"VARCHAR\",\"exchange_rate\":\"DOUBLE\"}]'"
-_IMPLICIT = "CASE WHEN c.charge_type = 'direct' THEN 0 ELSE c.amount - c.transferred END"
+
+
+def _in_charge_currency(amount: str) -> str:
+    """SQL: a linked transfer's amount (`l.currency`) in its charge's currency (`c.currency`): as is, or back
+    from the currency the charge settled in (`t`, the charge's balance transaction) at that settlement's rate.
+    NULL when neither (counted in `unconverted_transfers`, never dropped silently)."""
+    return (f"CASE WHEN l.currency = c.currency THEN {amount} WHEN l.currency = t.currency AND t.exchange_rate > 0 "
+            f"THEN round({amount} / t.exchange_rate * {_MINOR('c.currency')} / {_MINOR('l.currency')})::BIGINT END")
 
 
 def rows_sql(charges_where: str, fees_where: str, covers_where: str, same_time: str = "TRUE",
@@ -76,8 +84,9 @@ def rows_sql(charges_where: str, fees_where: str, covers_where: str, same_time: 
     back_fee = back_sql("e.amount", "e.currency", "e.exchange_rate", "f.currency")
     return f"""
 WITH charge AS (
-    SELECT id, scope, account, created, currency, amount, coalesce(amount_refunded, 0) AS refunded,
-           balance_transaction_id, transfer_destination_id, {CHARGE_TYPE_SQL} AS charge_type
+    SELECT id, scope, account, created, currency, amount, {CAPTURED_SQL} AS captured_amount,
+           {REFUNDED_SQL} AS refunded, balance_transaction_id, transfer_destination_id, transfer_group,
+           on_behalf_of_id, {CHARGE_TYPE_SQL} AS row_type
     FROM charges WHERE {GMV_CHARGES} AND {charges_where}
 ),
 debit AS (  -- py_ payments in the platform's own scope: a connected account sent money (account debit)
@@ -92,49 +101,113 @@ fee AS (
 direct_fee AS (  -- a direct charge settles in its account; its application fee tells the rate to the platform
     SELECT charge_id, balance_transaction_id FROM application_fees
     WHERE originating_transaction_id IS NULL AND {same_time}
-      AND charge_id IN (SELECT id FROM charge WHERE charge_type = 'direct')
+      AND charge_id IN (SELECT id FROM charge WHERE row_type = 'direct')
 ),
 txn AS (  -- the platform's balance transactions of all of those (one read of the big table)
     SELECT id, currency, fee, amount, exchange_rate FROM balance_transactions
     WHERE account IS NULL AND {same_time} AND id IN (
-        SELECT balance_transaction_id FROM charge WHERE charge_type <> 'direct' UNION ALL
+        SELECT balance_transaction_id FROM charge WHERE row_type <> 'direct' UNION ALL
         SELECT balance_transaction_id FROM direct_fee UNION ALL SELECT balance_transaction_id FROM fee UNION ALL
         SELECT balance_transaction_id FROM debit)
 ),
-moved AS (  -- transfers made from the charges (destination and separate)
-    SELECT source_transaction_id AS id, sum(amount) AS transferred, arg_max(destination_id, amount) AS destination
+platform_paid AS (  -- Stripe's fees the platform paid for a direct charge (controller.fees.payer = application)
+    SELECT source_id AS id, currency, amount, exchange_rate FROM balance_transactions
+    WHERE account IS NULL AND type = 'stripe_fee' AND {same_time}
+      AND source_id IN (SELECT id FROM charge WHERE row_type = 'direct')
+    UNION ALL BY NAME  -- and the dispute fees of its disputes (the `dispute` flag tells them apart)
+    SELECT d.charge_id AS id, b.currency, b.amount, b.exchange_rate, true AS dispute
+    FROM (SELECT source_id, currency, amount, exchange_rate FROM balance_transactions
+          WHERE account IS NULL AND type = 'stripe_fee' AND {after}) b JOIN disputes d ON d.id = b.source_id
+    WHERE d.charge_id IN (SELECT id FROM charge WHERE row_type = 'direct')
+),
+by_source AS (  -- transfers that name their charge (source_transaction): destination and separate charges
+    SELECT source_transaction_id AS id, currency, amount, coalesce(amount_reversed, 0) AS reversed, destination_id,
+           false AS allocated
     FROM transfers WHERE account IS NULL AND {after} AND source_transaction_id IN (SELECT id FROM charge)
-    GROUP BY 1
+),
+group_transfer AS (  -- transfers linked to their charges only by transfer_group (Stripe's own example)
+    SELECT transfer_group, currency, amount, coalesce(amount_reversed, 0) AS reversed, destination_id
+    FROM transfers WHERE account IS NULL AND source_transaction_id IS NULL AND transfer_group IN (
+        SELECT transfer_group FROM charge WHERE account IS NULL AND transfer_group IS NOT NULL)
+),
+group_charge AS (  -- every platform charge of those groups (in the period or not): the allocation's weights
+    SELECT id, transfer_group, {CAPTURED_SQL} AS weight, count(*) OVER g AS charges,
+           sum({CAPTURED_SQL}) OVER (g ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto, sum({CAPTURED_SQL}) OVER g AS whole
+    FROM charges WHERE account IS NULL AND {GMV_CHARGES} AND transfer_group IN (SELECT transfer_group FROM group_transfer)
+    WINDOW g AS (PARTITION BY transfer_group)
+),
+by_group AS (  -- each group transfer shared over the group's charges by captured amount; shares sum exactly
+    SELECT g.id, t.currency, t.destination_id,
+           t.amount * g.upto // g.whole - t.amount * (g.upto - g.weight) // g.whole AS amount,
+           t.reversed * g.upto // g.whole - t.reversed * (g.upto - g.weight) // g.whole AS reversed,
+           g.charges > 1 AND (SELECT count(*) FROM group_transfer x WHERE x.transfer_group = t.transfer_group) > 1
+               AS allocated
+    FROM group_transfer t JOIN group_charge g USING (transfer_group)
+    WHERE g.whole > 0 AND g.id IN (SELECT id FROM charge)
+),
+moved AS (  -- per charge: transfers and their reversals, in the charge's currency
+    SELECT l.id, sum({_in_charge_currency("l.amount")}) AS transferred, sum({_in_charge_currency("l.reversed")}) AS reversed,
+           arg_max(l.destination_id, l.amount) AS destination, bool_or(l.allocated) AS allocated,
+           count(*) FILTER (WHERE {_in_charge_currency("l.amount")} IS NULL) AS unconverted
+    FROM (FROM by_source UNION ALL BY NAME FROM by_group) l
+    JOIN charge c ON c.id = l.id LEFT JOIN txn t ON t.id = c.balance_transaction_id
+    GROUP BY l.id
 ),
 dispute AS (  -- its balance transactions (the withdrawal carries the fee) come embedded in the dispute
-    SELECT charge_id, scope, currency, sum(amount) FILTER (WHERE status = 'lost') AS lost,
+    SELECT charge_id, scope, currency, min(created) AS opened, sum(amount) FILTER (WHERE status = 'lost') AS lost,
            sum(list_sum(list_transform(from_json(json_extract(raw, '$.balance_transactions'), {_DISPUTE_TXNS}),
                lambda t: {back_sql("t.fee", "t.currency", "t.exchange_rate", "currency")}))) AS fee
     FROM disputes WHERE {after} AND charge_id IN (SELECT id FROM charge) GROUP BY ALL
 ),
 priced AS (
     SELECT c.*, coalesce(c.transfer_destination_id, c.account, m.destination) AS merchant,
-           coalesce(m.transferred, 0) AS transferred, t.exchange_rate AS rate,
-           CASE WHEN c.charge_type = 'direct' THEN 0
+           coalesce(m.transferred, 0) AS transferred, coalesce(m.reversed, 0) AS reversed_back,
+           coalesce(m.allocated, false) AS allocated, coalesce(m.unconverted, 0) AS unconverted,
+           {FLOW_SQL} AS charge_type,
+           t.exchange_rate AS rate,
+           CASE WHEN c.row_type = 'direct'
+                THEN coalesce((SELECT sum({back_sql("-p.amount", "p.currency", "p.exchange_rate")}) FROM platform_paid p
+                               WHERE p.id = c.id AND p.dispute IS NULL), 0)
                 ELSE coalesce({back_sql("t.fee", "t.currency", "t.exchange_rate")}, 0) END AS stripe_fee,
-           {_factor("t.currency", "t.exchange_rate")} AS factor
+           {_factor("t.currency", "t.exchange_rate")} AS factor,
+           CASE WHEN c.row_type = 'direct'
+                THEN coalesce((SELECT sum({back_sql("-p.amount", "p.currency", "p.exchange_rate")}) FROM platform_paid p
+                               WHERE p.id = c.id AND p.dispute), 0) ELSE 0 END AS platform_dispute_fee
     FROM charge c
     LEFT JOIN moved m ON m.id = c.id
-    LEFT JOIN direct_fee f ON f.charge_id = c.id AND c.charge_type = 'direct'
-    LEFT JOIN txn t ON t.id = CASE WHEN c.charge_type = 'direct' THEN f.balance_transaction_id
+    LEFT JOIN direct_fee f ON f.charge_id = c.id AND c.row_type = 'direct'
+    LEFT JOIN txn t ON t.id = CASE WHEN c.row_type = 'direct' THEN f.balance_transaction_id
                                    ELSE c.balance_transaction_id END
+),
+shaped AS (  -- what each flow kept and lost (definitions.py: FLOWS)
+    SELECT c.*, c.charge_type IN ('destination', 'separate') AND c.transferred > 0 AS keeps,
+           CASE WHEN keeps THEN c.captured_amount - c.transferred ELSE 0 END AS implicit,
+           c.refunded - c.reversed_back AS refund_cost
+    FROM priced c
 ),
 charge_rows AS (
     SELECT 'charge' AS kind, c.id, c.created, c.currency, c.charge_type, c.merchant, c.rate, c.factor,
-           c.amount AS gmv, 1 AS charges, c.refunded, coalesce(d.lost, 0) AS disputes_lost,
-           coalesce(d.fee, 0) AS dispute_fees, {_IMPLICIT} AS implicit_fees,
-           {IMPLICIT_REFUNDED_SQL.format(amount="c.amount", implicit=f"({_IMPLICIT})", refunded="c.refunded")}
-               AS implicit_fees_refunded,
-           c.stripe_fee + CASE WHEN c.charge_type = 'direct' THEN 0 ELSE coalesce(d.fee, 0) END AS stripe_fees
-    FROM priced c
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN 0 ELSE c.captured_amount END AS gmv,
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' OR c.captured_amount = 0 THEN 0 ELSE 1 END AS charges,
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN 0 ELSE c.refunded END AS refunded,
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN 0 ELSE coalesce(d.lost, 0) END AS disputes_lost,
+           c.implicit AS implicit_fees,
+           CASE WHEN c.keeps THEN least(c.refund_cost, c.implicit) ELSE 0 END AS implicit_fees_refunded,
+           CASE WHEN c.charge_type = 'destination' OR c.keeps THEN greatest(0, c.refund_cost - c.implicit)
+                ELSE 0 END AS losses_refunds,
+           CASE WHEN c.charge_type IN ('destination', 'separate') THEN coalesce(d.lost, 0) ELSE 0 END AS losses_disputes,
+           CASE WHEN c.charge_type IN ('destination', 'separate') THEN coalesce(d.fee, 0)
+                ELSE c.platform_dispute_fee END AS dispute_fees,  -- direct: what the platform paid (fee payer)
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN 0 ELSE c.stripe_fee END AS stripe_fees,
+           CASE WHEN c.charge_type = 'separate' AND c.transferred = 0 AND NOT c.keeps
+                THEN c.captured_amount - c.refunded ELSE 0 END AS awaiting_transfer,
+           CASE WHEN c.charge_type = '{PLATFORM_OWN}' THEN c.captured_amount ELSE 0 END AS platform_own_sales,
+           CASE WHEN c.allocated THEN 1 ELSE 0 END AS charges_allocated, c.unconverted AS unconverted_transfers,
+           c.keeps, c.implicit, d.opened
+    FROM shaped c
     LEFT JOIN dispute d ON d.charge_id = c.id AND d.scope = c.scope AND d.currency = c.currency
 ),
-fee_refund AS (  -- each refunded fee's refunds, and their balance transactions
+{{SHIFTS}}fee_refund AS (  -- each refunded fee's refunds, and their balance transactions
     SELECT r.fee, b.currency, b.amount, b.exchange_rate
     FROM (SELECT id AS fee, unnest(json_extract_string(raw, '$.refunds.data[*].id')) AS refund FROM application_fees
           WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0)) r
@@ -169,6 +242,22 @@ fee_rows AS (
            CASE WHEN gap <> 0 AND f.id IN (SELECT id FROM more_refunds) THEN 1 ELSE 0 END AS unlisted_refunds
     FROM fee f LEFT JOIN txn t ON t.id = f.balance_transaction_id JOIN fee_ledger l ON l.id = f.id
 ),
+fee_shifts AS (  -- dated by event: each listed fee refund on its day, taken back from the fee's day
+    SELECT 'fee' AS kind, f.id, r.created, f.currency, f.charge_type, f.merchant, f.rate, f.factor, true AS shift,
+           r.amount AS application_fees_refunded
+    FROM fee_rows f JOIN (
+        SELECT id, make_timestamp(x.created * 1000000) AS created, x.amount FROM (
+            SELECT id, unnest(from_json(json_extract(raw, '$.refunds.data'), '[{{"amount":"BIGINT","created":"BIGINT"}}]'))
+                AS x
+            FROM application_fees WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0))
+    ) r USING (id)
+    UNION ALL
+    SELECT 'fee', f.id, f.created, f.currency, f.charge_type, f.merchant, f.rate, f.factor, true,
+           -sum(x.amount) FROM fee_rows f JOIN (
+        SELECT id, unnest(from_json(json_extract(raw, '$.refunds.data'), '[{{"amount":"BIGINT"}}]')).amount AS amount
+        FROM application_fees WHERE coalesce(amount_refunded, 0) > 0 AND id IN (SELECT id FROM fee WHERE refunded > 0)
+    ) x USING (id) GROUP BY ALL
+),
 debit_rows AS (
     SELECT 'debit' AS kind, c.id, c.created, c.currency, '{ACCOUNT_DEBIT}' AS charge_type, NULL AS merchant,
            t.exchange_rate AS rate, {_factor("t.currency", "t.exchange_rate")} AS factor,
@@ -182,10 +271,10 @@ cover_rows AS (  -- Stripe took a connected account's negative balance from the 
     WHERE account IS NULL AND type IN {_COVER_TYPES} AND {covers_where}
 )
 SELECT hash(kind || ':' || id) AS key, kind, created::DATE AS day, currency, charge_type, merchant, rate, factor,
-       {", ".join(f"coalesce({m}, 0)::BIGINT AS {m}" for m in SUMMED)}
+       coalesce(shift, false) AS shift, {", ".join(f"coalesce({m}, 0)::BIGINT AS {m}" for m in SUMMED)}
 FROM (FROM charge_rows UNION ALL BY NAME FROM fee_rows UNION ALL BY NAME FROM debit_rows
-      UNION ALL BY NAME FROM cover_rows)
-"""
+      UNION ALL BY NAME FROM cover_rows UNION ALL BY NAME FROM charge_shifts UNION ALL BY NAME FROM fee_shifts)
+""".replace("{SHIFTS}", dating.CHARGE_SHIFTS.format(after=after, minor_c=_MINOR("c.currency"), minor_x=_MINOR("x.currency")))
 
 
 # A window's related rows: its objects' own balance transactions are made with them (same second); transfers,
@@ -195,7 +284,7 @@ CHANGED = rows_sql(f"id IN (SELECT id FROM {CACHE}.changed_charges)", f"id IN (S
                    f"id IN (SELECT id FROM {CACHE}.changed_covers)")
 # The day sums every period query reads: per day, merchant, currency, charge type and convertibility.
 DAILY_SELECT = f"""
-SELECT day, merchant, currency, charge_type, factor IS NOT NULL AS converted,
+SELECT day, merchant, currency, charge_type, factor IS NOT NULL AS converted, shift,
        {", ".join(f"sum({m})::BIGINT AS {m}" for m in SUMMED)},
        {", ".join(f"sum({m} * factor) AS {m}_p" for m in MEASURES)},
        min(rate) FILTER (WHERE currency <> {_P}) AS min_rate, max(rate) FILTER (WHERE currency <> {_P}) AS max_rate,
@@ -209,7 +298,14 @@ CHANGED_SQL = {
         UNION SELECT source_transaction_id FROM transfers WHERE synced_at >= $since AND source_transaction_id IS NOT NULL
         UNION SELECT charge_id FROM disputes WHERE synced_at >= $since
         UNION SELECT charge_id FROM application_fees WHERE synced_at >= $since
-        UNION SELECT source_id FROM balance_transactions WHERE synced_at >= $since AND account IS NULL AND type = 'charge'
+        UNION SELECT source_id FROM balance_transactions WHERE synced_at >= $since AND account IS NULL
+              AND type IN ('charge', 'stripe_fee')
+        UNION SELECT d.charge_id FROM balance_transactions b JOIN disputes d ON d.id = b.source_id
+              WHERE b.synced_at >= $since AND b.account IS NULL AND b.type = 'stripe_fee'
+        UNION SELECT c.id FROM charges c JOIN transfers t ON t.transfer_group = c.transfer_group
+              WHERE t.synced_at >= $since AND t.source_transaction_id IS NULL AND c.account IS NULL
+        UNION SELECT o.id FROM charges c JOIN charges o ON o.transfer_group = c.transfer_group AND o.account IS NULL
+              WHERE c.synced_at >= $since AND c.account IS NULL  -- a group's new charge changes its shares
         UNION SELECT f.charge_id FROM application_fees f JOIN balance_transactions b ON b.id = f.balance_transaction_id
               WHERE b.synced_at >= $since AND b.account IS NULL AND b.type = 'application_fee'""",
     "changed_fees": """
@@ -230,8 +326,8 @@ _CHANGED_KEYS = f"""
 _TOUCHED = f"SELECT DISTINCT day, merchant, currency FROM {FACTS} WHERE key IN ({_CHANGED_KEYS})"
 _SAME_DAY = "d.day = t.day AND d.merchant IS NOT DISTINCT FROM t.merchant AND d.currency = t.currency"
 COUNTS_SQL = f"""
-SELECT (SELECT count(*) FROM {FACTS} WHERE kind = 'charge') = (SELECT count(*) FROM charges WHERE {GMV_CHARGES})
-   AND (SELECT count(*) FROM {FACTS} WHERE kind = 'fee') = (SELECT count(*) FROM application_fees)"""
+SELECT (SELECT count(*) FROM {FACTS} WHERE kind = 'charge' AND NOT shift) = (SELECT count(*) FROM charges WHERE {GMV_CHARGES})
+   AND (SELECT count(*) FROM {FACTS} WHERE kind = 'fee' AND NOT shift) = (SELECT count(*) FROM application_fees)"""
 
 
 def _lock(db: duckdb.DuckDBPyConnection) -> threading.Lock:

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from core.money import minor_per_unit
 from core.revenue import cache
-from core.revenue.definitions import FEE_LEDGER_TYPES, MEASURES, Measures, revenue
+from core.revenue.dating import Dating
+from core.export import csv_text
+from core.revenue.definitions import FEE_LEDGER_TYPES, LOSS_KINDS, MEASURES, Measures, revenue
 
 Grain = Literal["day", "week", "month"]
 Cut = Literal["currency", "charge_type", "country", "account_type", "merchant"]
@@ -31,6 +33,10 @@ GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 CUTS: tuple[Cut, ...] = ("currency", "charge_type", "country", "account_type", "merchant")
 DEFAULT_PLATFORM_CURRENCY = "usd"
 UNKNOWN = "—"  # a cut with no value: a separate charge not transferred yet, an account debit's sender
+# The dates a period may span: Stripe's objects are stamped in Unix time, and a period needs the one before it
+# (for its changes) and the day after it (its half-open end) to be dates too.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2999, 12, 31)
 
 
 # --------------------------------------------------------------------------- the period
@@ -47,6 +53,8 @@ class Period(BaseModel):
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        if self.end > LATEST or (self.start - date.min).days < self.days:
+            raise ValueError(f"dates are out of range: a period runs from {EARLIEST} to {LATEST} at most")
         return self
 
     @property
@@ -81,7 +89,7 @@ FACTS_SQL = f"""
 WITH day_rows AS NOT MATERIALIZED (  -- the cache's day sums for the period and the one before, with places
     SELECT d.*, d.day >= $start AS current, a.country, a.type AS account_type FROM {cache.DAILY} d
     LEFT JOIN (SELECT id, country, type FROM connected_accounts WHERE account IS NULL) a ON a.id = d.merchant
-    WHERE d.day >= $since AND d.day <= $end
+    WHERE d.day >= $since AND d.day <= $end AND (NOT d.shift OR $event)  -- shifts: the event dating (dating.py)
 )
 SELECT current, day, NULL AS merchant, currency, charge_type, country, account_type, converted, {_SUMS}
 FROM day_rows GROUP BY ALL
@@ -103,15 +111,22 @@ class Facts(BaseModel):
 
 
 def platform_currency(db: duckdb.DuckDBPyConnection) -> str:
-    """The platform's settlement currency: the one its converted balance transactions land in."""
-    row = db.execute("SELECT currency FROM (SELECT currency FROM balance_transactions WHERE account IS NULL "
-                     "AND exchange_rate IS NOT NULL LIMIT 1000) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
-    return str(row[0]) if row else DEFAULT_PLATFORM_CURRENCY
+    """The platform's settlement currency: the platform account's default_currency, which its own balance
+    transactions settle in (converted ones carry an exchange_rate into it, the rest are in it already). Read
+    from those transactions (the mirror holds no platform account object)."""
+    for converted in ("exchange_rate IS NOT NULL", "TRUE"):  # a converted one is proof; else the most common
+        row = db.execute("SELECT currency FROM (SELECT currency FROM balance_transactions WHERE account IS NULL "
+                         f"AND {converted} LIMIT 1000) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()
+        if row:
+            return str(row[0])
+    return DEFAULT_PLATFORM_CURRENCY
 
 
-def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bool = False) -> Facts:
+def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bool = False,
+          dated: Dating = "charge") -> Facts:
     """The period [start, end] (inclusive, UTC) and the one before it, summed from the revenue cache (brought
-    up to date first; `window_only`: built for these dates alone, for a one-off reader such as the CLI)."""
+    up to date first; `window_only`: built for these dates alone, for a one-off reader such as the CLI), dated
+    by charge or by event (core/revenue/dating.py)."""
     period = Period(start=start, end=end)
     since, _ = period.previous().bounds
     stop = period.bounds[1]
@@ -120,7 +135,8 @@ def facts(db: duckdb.DuckDBPyConnection, start: date, end: date, window_only: bo
         cache.ensure_window(db, currency, since, stop)
     else:
         cache.ensure(db, currency)
-    frame = db.execute(FACTS_SQL, {"since": since.date(), "start": period.start, "end": period.end}).df()
+    frame = db.execute(FACTS_SQL, {"since": since.date(), "start": period.start, "end": period.end,
+                                   "event": dated == "event"}).df()
     for key in ("merchant", "charge_type", "country", "account_type"):
         frame[key] = frame[key].fillna(UNKNOWN)
     timed = frame["day"].notna()
@@ -237,7 +253,8 @@ def unconverted(facts: Facts) -> list[Unconverted]:
     """What the platform-currency view leaves out for want of a settlement rate, per currency."""
     rows = facts.by_day[facts.by_day["current"] & ~facts.by_day["converted"]]
     return [Unconverted(currency=r.measures.currency, gmv=r.measures.gmv, revenue=r.measures.revenue,
-                        losses=r.measures.losses) for r in rollup(rows, ["currency"], None)]
+                        losses=r.measures.losses) for r in rollup(rows, ["currency"], None)
+            if r.measures != Measures(currency=r.measures.currency)]  # an authorization only: nothing to convert
 
 
 def rates_used(facts: Facts) -> list[RateUsed]:
@@ -261,6 +278,7 @@ COHORT_MONTHS = 12  # cohorts are merchants whose first charge falls in the 12 m
 COHORTS_SQL = f"""
 WITH gmv AS (  -- GMV per merchant and day (a separate charge's merchant: the destination of its largest transfer)
     SELECT day, currency, gmv, merchant FROM {cache.DAILY} WHERE gmv <> 0 AND merchant IS NOT NULL AND day <= $end
+      AND NOT shift
 ),
 first AS (SELECT merchant, date_trunc('month', min(day))::DATE AS cohort FROM gmv GROUP BY 1)
 SELECT f.cohort, date_diff('month', f.cohort, date_trunc('month', g.day)::DATE) AS months,
@@ -296,7 +314,7 @@ RECONCILIATION_SQL = f"""
 SELECT currency, sum(fee_count)::BIGINT AS fees, sum(application_fees - application_fees_refunded)::BIGINT AS revenue,
        sum(ledger)::BIGINT AS ledger, sum(difference)::BIGINT AS difference, sum(rounding)::BIGINT AS rounding,
        sum(missing_entries)::BIGINT AS missing_entries, sum(unlisted_refunds)::BIGINT AS unlisted_refunds
-FROM {cache.DAILY} WHERE day >= $start AND day <= $end AND fee_count > 0
+FROM {cache.DAILY} WHERE day >= $start AND day <= $end AND fee_count > 0 AND NOT shift
 GROUP BY 1 ORDER BY 1
 """
 
@@ -379,39 +397,48 @@ def merchants(db: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str, Me
 # --------------------------------------------------------------------------- the command line's report
 
 REPORT_FIELDS = ("gmv", "charges", "refunded", "application_fees", "application_fees_refunded", "implicit_fees",
-                 "revenue", "take_rate_bps")
+                 "revenue", "take_rate_bps",
+                 # issue 20: every figure the identities need, so the JSON can be checked from its own fields
+                 "implicit_fees_refunded", "account_debits", "account_debits_reversed", "stripe_fees", "margin",
+                 "refunded_volume", "losses", "awaiting_transfer", "platform_own_sales", "revenue_rate_bps",
+                 "charges_allocated_by_amount", "unconverted_transfers")
+RENAMED = {"refunded_volume": "refunded", "charges_allocated_by_amount": "charges_allocated"}
+LOSS_FIELDS = tuple(f"losses_{kind}" for kind in LOSS_KINDS)  # the CSV's flat columns for losses_by_kind
 
 
 def _report_entry(measures: Measures) -> dict[str, Any]:
-    return {name: getattr(measures, name) for name in REPORT_FIELDS}
+    """One currency's (or one series point's) figures; `losses_by_kind` sums to `losses`."""
+    entry = {name: getattr(measures, RENAMED.get(name, name)) for name in REPORT_FIELDS}
+    entry["losses_by_kind"] = {kind: getattr(measures, field) for kind, field in LOSS_KINDS.items()}
+    return entry
 
 
-def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain = "day") -> dict[str, Any]:
+def report(db: duckdb.DuckDBPyConnection, start: date, end: date, grain: Grain = "day",
+           dated: Dating = "charge") -> dict[str, Any]:
     """`connect-ops revenue --format json`: per lower-case currency, the period's figures in minor units and
     their series at `grain` (each entry's `period` is the first day of its day, week or month)."""
-    found = facts(db, start, end, window_only=True)
+    found = facts(db, start, end, window_only=True, dated=dated)
     out: dict[str, Any] = {}
     for currency, measures in sorted(totals(found).items()):
         points = series(found, grain, None, currency)
         out[currency] = {**_report_entry(measures),
                          "series": [{"period": p.keys["period"].isoformat(), **_report_entry(p.measures)}
                                     for p in points]}
-    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "currencies": out}
+    return {"from": start.isoformat(), "to": end.isoformat(), "by": grain, "dated": dated,
+            "platform_currency": found.platform_currency,
+            "currencies": out}
 
 
 def report_csv(data: dict[str, Any]) -> str:
     """The same report as CSV: one `total` line per currency, then its series, amounts in minor units."""
-    import csv
-    import io
+    def line(currency: str, period: str, entry: dict[str, Any]) -> list[Any]:
+        return [currency, period, *(entry[f] for f in REPORT_FIELDS), *(entry["losses_by_kind"][k] for k in LOSS_KINDS)]
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["currency", "period", *REPORT_FIELDS])
+    rows = []
     for currency, entry in data["currencies"].items():
-        writer.writerow([currency, "total", *(entry[f] for f in REPORT_FIELDS)])
-        for point in entry["series"]:
-            writer.writerow([currency, point["period"], *(point[f] for f in REPORT_FIELDS)])
-    return buffer.getvalue()
+        rows.append(line(currency, "total", entry))
+        rows.extend(line(currency, point["period"], point) for point in entry["series"])
+    return csv_text(["currency", "period", *REPORT_FIELDS, *LOSS_FIELDS], rows)
 
 
 def by_currency(facts: Facts, current: bool = True) -> list[Row]:

@@ -7,9 +7,7 @@ stacks the time charts. Bad values fall back to the defaults rather than failing
 """
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -17,15 +15,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.app.text import visible
+from core.export import csv_text
 from core.money import format_amount
-from core.revenue.queries import GRAINS, Grain, Period, Row
+from core.revenue.dating import DATINGS, Dating
+from core.revenue.queries import EARLIEST, GRAINS, CohortCell, Grain, Period, Row
 
 PRESETS: dict[str, int] = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 PRESET_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "365d": "Last 12 months",
                  "custom": "Custom dates"}
 Split = Literal["charge_type", "currency"]
 SPLITS: tuple[Split, ...] = ("charge_type", "currency")
-QUERY_KEYS = ("period", "from", "to", "by", "currency", "split")
+QUERY_KEYS = ("period", "from", "to", "by", "currency", "split", "dated")
 MAX_DAYS = 3 * 366  # a longer period is cut to this (the mirror holds Stripe's history, the page a few years)
 
 
@@ -37,14 +37,28 @@ class RevenueView(BaseModel):
     grain: Grain = "day"
     currency: str | None = None  # None: the platform-currency view
     split: Split = "charge_type"
+    dated: Dating = "charge"  # or "event": refunds, reversals and disputes on their own day (dating.py)
 
     def period(self, today: date) -> Period:
-        """The dates shown: a preset ends today; custom dates are kept (ordered, at most MAX_DAYS)."""
+        """The dates shown: a preset ends today; custom dates are kept (ordered, at most MAX_DAYS, none after
+        today, none before EARLIEST)."""
         if self.preset in PRESETS or self.start is None or self.end is None:
             days = PRESETS.get(self.preset, PRESETS["30d"])
             return Period(start=today - timedelta(days=days - 1), end=today)
         start, end = sorted((self.start, self.end))
-        return Period(start=max(start, end - timedelta(days=MAX_DAYS - 1)), end=end)
+        end = min(max(end, EARLIEST + timedelta(days=1)), today)
+        start = min(max(start, end - timedelta(days=MAX_DAYS - 1)), end)
+        return Period(start=max(start, EARLIEST), end=end)
+
+    def notice(self, today: date) -> str | None:
+        """One line when the custom dates asked for are not the dates shown (out of range, or too long)."""
+        if self.preset in PRESETS or self.start is None or self.end is None:
+            return None
+        shown, asked = self.period(today), tuple(sorted((self.start, self.end)))
+        if (shown.start, shown.end) == asked:
+            return None
+        return (f"Showing {shown.start} – {shown.end}: the dates asked for ({asked[0]} – {asked[1]}) go beyond "
+                f"what this page shows (from {EARLIEST}, to today, at most {MAX_DAYS:,} days).")
 
     @classmethod
     def from_query_params(cls, params: Mapping[str, Any]) -> RevenueView:
@@ -63,6 +77,8 @@ class RevenueView(BaseModel):
             fields["grain"] = one("by")
         if one("split") in SPLITS:
             fields["split"] = one("split")
+        if one("dated") in DATINGS:
+            fields["dated"] = one("dated")
         currency = one("currency")
         if currency and len(currency) == 3 and currency.isalpha():
             fields["currency"] = currency
@@ -84,6 +100,8 @@ class RevenueView(BaseModel):
             out["currency"] = self.currency
         if self.split != "charge_type":
             out["split"] = self.split
+        if self.dated != "charge":
+            out["dated"] = self.dated
         return out
 
 
@@ -119,16 +137,19 @@ def shown_rows(rows: list[Row], fields: tuple[str, ...] = ("gmv", "revenue", "ma
 
 
 def rows_csv(rows: list[Row]) -> str:
-    """A breakdown for spreadsheets: key columns, the currency, every figure (money in minor units)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    """A breakdown for spreadsheets: key columns, the currency, every figure (money in minor units). Key
+    columns may hold merchant-written text (a business name): core/export makes it formula-safe."""
     keys = list(rows[0].keys) if rows else []
     fields = ["charges", *MONEY_FIELDS, *RATE_FIELDS]
-    writer.writerow([*keys, "currency", *fields])
-    for row in rows:
-        writer.writerow([*(_cell(row.keys[k]) for k in keys), row.measures.currency,
-                         *(getattr(row.measures, f) for f in fields)])
-    return buffer.getvalue()
+    return csv_text([*keys, "currency", *fields],
+                    ([*(_cell(row.keys[k]) for k in keys), row.measures.currency,
+                      *(getattr(row.measures, f) for f in fields)] for row in rows))
+
+
+def cohorts_csv(cells: list[CohortCell]) -> str:
+    """The cohort grid for spreadsheets, one cell a line (GMV in minor units)."""
+    return csv_text(["cohort", "months", "currency", "gmv", "merchants"],
+                    ([c.cohort.isoformat(), c.months, c.currency, c.gmv, c.merchants] for c in cells))
 
 
 CHART_LABEL_LIMIT = 40

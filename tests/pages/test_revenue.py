@@ -89,3 +89,38 @@ def test_a_period_without_charges_says_so() -> None:
     at = _revenue(**{"from": "2001-01-01", "to": "2001-01-31"})
     assert _metric(at, "GMV") == "$0.00" and _metric(at, "Take rate (margin) (bp)") == "—"
     assert any("Nothing in this period" in c.value for c in at.caption)
+
+
+def test_dates_out_of_range_in_the_url_are_one_line_not_a_crash() -> None:
+    """?to= a future date and ?from=0001-01-01 crashed the page (date_input bounds, date overflow)."""
+    today = utc_now().date()
+    for params in ({"from": (today - timedelta(days=10)).isoformat(), "to": "9999-12-31"},
+                   {"from": "0001-01-01", "to": today.isoformat()}, {"from": "0001-01-01", "to": "0001-02-01"}):
+        at = _revenue(**params)
+        assert [w.value for w in at.warning if "dates asked for" in str(w.value)], params
+        assert at.selectbox(key="revenue_preset").value == "custom"
+
+
+def test_figures_apart_and_merchant_economics_are_shown() -> None:
+    """Issue 20: refunded volume, awaiting transfer and the platform's own sales beside revenue; merchant
+    economics (concentration, revenue per merchant, NRR by cohort, churn) with tables and CSV."""
+    at = _revenue(period="365d")
+    total = queries.total(_facts(), None)
+    assert _metric(at, "Platform's own sales") == format_amount(total.platform_own_sales, "usd")
+    assert total.platform_own_sales > 0 and total.awaiting_transfer > 0, "the demo has both"
+    assert _metric(at, "Awaiting transfer") == format_amount(total.awaiting_transfer, "usd")
+    assert any(m.label.startswith("Top 10 merchants' share of revenue") for m in at.metric)
+    labels = [getattr(e, "label", "") for e in at.get("download_button")]
+    assert labels.count("Download CSV") >= 13 and "Download concentration CSV" in labels
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Platform available (USD)", "Accounts pending (USD)", "Negative balances outstanding (USD)"} <= set(metrics)
+
+
+def test_dated_by_event_from_the_url() -> None:
+    at = _revenue(period="365d", dated="event")
+    assert at.segmented_control(key="revenue_dated").value == "event"
+    today = utc_now().date()
+    total = queries.total(queries.facts(get_runtime().store.cursor(), today - timedelta(days=364), today,
+                                        dated="event"), None)
+    assert _metric(at, "Losses") == format_amount(total.losses, "usd")
+    assert at.query_params["dated"] == "event"

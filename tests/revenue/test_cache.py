@@ -28,7 +28,7 @@ def live(tmp_path) -> Iterator[tuple[object, object, Store]]:
 
 def _all(store: Store) -> pd.DataFrame:
     """Every row of the cache, in a stable order (what period queries sum)."""
-    return store.cursor().execute(f"SELECT * FROM {cache.FACTS} ORDER BY key").df()
+    return store.cursor().execute(f"SELECT * FROM {cache.FACTS} ORDER BY ALL").df()
 
 
 def _rebuilt(store: Store) -> pd.DataFrame:
@@ -60,7 +60,9 @@ def test_incremental_refresh_equals_a_rebuild(live) -> None:
     sync(store, api_for(emulator, rps=400))
     cache.ensure(store.cursor(), "usd")
     refreshed = _all(store)
-    assert len(refreshed) == len(before) + 3, "two charges (no fee objects) and a cover: three new rows"
+    assert (~refreshed["shift"]).sum() == (~before["shift"]).sum() + 3, \
+        "two charges (no fee objects) and a cover: three new rows"
+    assert refreshed["shift"].sum() > before["shift"].sum(), "the refund and the dispute move to their own day"
     assert not refreshed.equals(before)
     pd.testing.assert_frame_equal(refreshed, _rebuilt(store))
 

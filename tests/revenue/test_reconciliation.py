@@ -21,7 +21,7 @@ def test_scenarios_reconcile_to_the_minor_unit(scenarios) -> None:
         assert (row.difference, row.rounding, row.missing_entries) == (0, 0, 0)
     assert orphans == []
     usd = next(r for r in checked if r.currency == "usd")
-    assert usd.revenue == 1_000 + 1_000 + 600 + 1_000, "the fee refund's balance transaction is counted"
+    assert usd.revenue == 1_000 + 1_000 + 600 + 1_000 + 3 * 1_000, "the fee refund's balance transaction is counted"
 
 
 def test_the_demo_reconciles(synced_store) -> None:

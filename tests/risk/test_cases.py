@@ -2,7 +2,7 @@
 links in notes (only http(s), never markup)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from core import audit, clock
 from core.actions import Context
