@@ -59,5 +59,5 @@ def test_the_line_in_force_that_month_names_the_reason() -> None:
     assert "above Stripe's 0.75% guidance" in march.reasons[0]
     assert not any("VAMP" in r for r in march.reasons), "2% is under Visa's 2.2% of March"
     network = next(f.reason for f in may.findings if f.signal == "network_program")
-    assert "at 1,501 disputes a month this ratio would be past Visa's 1.5% VAMP line" in network
+    assert "at 1,501 disputes and fraud reports a month this ratio would be past Visa's 1.5% VAMP line" in network
     assert not any("above Visa" in r for r in may.reasons)
