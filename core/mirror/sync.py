@@ -1010,7 +1010,6 @@ class SyncEngine:
         # of its own there (an application fee refunded: a credit in the account the fee came from)
         self._moved: dict[str, int] = {}
         self._watermarks: dict[str, int] = {}  # scope -> its events watermark when this run began
-        self._unfinished: set[str] = set()  # scopes whose refreshes an interrupted run left undone
         self.ledger = LedgerCheck(self)
         self._with_sources: dict[str, int] = {}  # scope -> re-list its balance transactions with sources from
         self._disputed: dict[str, dict[str, int]] = defaultdict(dict)  # scope -> charge -> its dispute's created
@@ -1082,7 +1081,6 @@ class SyncEngine:
             self.note("full sync requested: every scope is listed again")
         self._present = self.store.scopes_by_table()
         unfinished = {u["scope"]: int(u["cursor_created"]) for u in self.store.units("refresh")}
-        self._unfinished = set(unfinished)
         if unfinished:
             self.note(f"{len(unfinished)} scope(s) had refreshes cut short by an interrupted sync: "
                       "replaying their events from there")
@@ -1307,7 +1305,6 @@ class SyncEngine:
         as listed) and the newest snapshot of each of their objects, and the refreshes they imply. `seen`
         holds the objects earlier (newer) pages already gave."""
         write = Write()
-        new = self._new_events(scope, events) if with_rows else {e["id"] for e in events}
         for event in events:
             if with_rows:
                 write.rows.append(("events", scope, event))
@@ -1328,28 +1325,17 @@ class SyncEngine:
                     write.deletes.append((table, row_scope, obj["id"]))
                 else:
                     write.rows.append((table, row_scope, obj))
-            if event["id"] in new:
-                self._note_related(scope, event, obj)
+            self._note_related(scope, event, obj)
             self._note_balance_transactions(scope, str(event.get("type", "")), obj, write, seen)
-        if new:
+        if events:
             with self._related_lock:
-                earliest = min(int(e["created"]) for e in events if e["id"] in new)
+                earliest = min(int(e["created"]) for e in events)
                 self._touched[scope] = min(self._touched.get(scope, earliest), earliest)
                 # Committed with the events: a sync killed before its refresh phase ends replays these
                 # events next time, so the refreshes they imply are never lost.
                 write.units.append({"unit_id": refresh_unit_id(scope), "kind": "refresh", "scope": scope,
                                     "resource": "events", "cursor_created": self._touched[scope], "done": False})
         return write
-
-    def _new_events(self, scope: str, events: list[dict[str, Any]]) -> set[str]:
-        """Ids of the events whose refreshes are still to do: all of them, unless the mirror holds an event's
-        row and no refresh of the scope was left unfinished. An event row commits with the scope's refresh
-        unit, which is deleted only when a run ends well, so a held event without one was refreshed by a run
-        that ended well: the overlap re-reads it (same-second events, skew), it asks nothing again."""
-        ids = {str(e["id"]) for e in events}
-        if scope in self._unfinished or not ids:
-            return ids
-        return ids - {object_id for _, object_id in self.store.keys_present("events", [(scope, i) for i in ids])}
 
     def _note_balance_transactions(self, scope: str, kind: str, obj: dict[str, Any], write: Write,
                                    seen: set[tuple[str, str]]) -> None:
