@@ -1150,7 +1150,8 @@ class SyncEngine:
             taken = {key: origin for key, origin in self._retrieve.items() if include(origin)}
             for key in taken:
                 del self._retrieve[key]
-            scopes = {s for s in (*self._touched, *self._disputed, *self._with_sources, *self._moved) if include(s)}
+            scopes = {s for s in (*self._touched, *self._disputed, *self._with_sources, *self._moved)
+                      if include(s) and s not in self._gone and s not in self._lost}  # a disconnected account refuses us
             self._refreshed |= scopes
         tasks: list[Task] = [Retrieve(*key) for key in sorted(taken)]
         tasks += self._disputed_charges_tasks(scopes)

@@ -53,7 +53,7 @@ def test_a_deauthorized_account_is_marked_kept_and_no_longer_polled(emu: Emulato
         control(emu, "POST", "/_emulator/stats/reset")
         again = sync(store, api_for(emu))
         stats = control(emu, "GET", "/_emulator/stats")
-        assert not any(gone in line for line in again.log)
+        assert not any(gone in line for line in again.log), again.log
         assert gone not in stats["by_account"], "the disconnected account is still polled"
         assert len(stats["by_account"]) > 10  # the others are
 
