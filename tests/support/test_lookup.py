@@ -167,7 +167,7 @@ def test_words_in_any_order(cur):
 
 
 def test_metadata_value(cur):
-    acct, user = one(cur, "SELECT id, raw->>'$.metadata.platform_user_id' FROM connected_accounts ORDER BY id LIMIT 1")
+    acct, user = one(cur, "SELECT id, raw->>'$.metadata.platform_user_id' FROM connected_accounts WHERE raw->>'$.metadata.platform_user_id' IS NOT NULL ORDER BY id LIMIT 1")
     m = top(cur, user)
     assert (m.account_id, m.matched_field, m.kind) == (acct, "metadata.platform_user_id", "exact")
 
@@ -198,7 +198,7 @@ def test_exact_ranks_before_partial(cur):
 
 
 def test_id_match_ranks_above_text(cur):
-    acct, user = one(cur, "SELECT id, raw->>'$.metadata.platform_user_id' FROM connected_accounts ORDER BY id LIMIT 1")
+    acct, user = one(cur, "SELECT id, raw->>'$.metadata.platform_user_id' FROM connected_accounts WHERE raw->>'$.metadata.platform_user_id' IS NOT NULL ORDER BY id LIMIT 1")
     result = lookup(cur, acct)
     assert result.matches[0].account_id == acct and result.matches[0].score > 100
 
