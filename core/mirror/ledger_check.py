@@ -85,6 +85,7 @@ class BalanceRead:
 
     scope: str
     check: LedgerCheck
+    then: list[Task] = field(default_factory=list)  # the scope's re-list, sent once the balance is read
     endpoint: str = "GET /v1/balance"
     stream: str = "balances"
 
@@ -94,21 +95,36 @@ class BalanceRead:
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         balance = engine.api.get("/v1/balance", {}, self.scope or None)
         self.check.read[self.scope] = (balance, engine.api.stripe_now())
-        return None, []
+        return None, self.then
 
 
 @dataclass
 class LedgerCheck:
-    """Runs after an incremental's refresh phase (SyncEngine.run), with the scopes where money moved."""
+    """Runs after an incremental's refresh phase (SyncEngine.run), with the scopes where money moved; their
+    balances are read during that phase, each just before its scope's re-list (`read_first`)."""
 
     engine: SyncEngine
     read: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
     repaired: list[str] = field(default_factory=list)  # scopes re-listed in full this run
+    _reading: set[str] = field(default_factory=set)  # balance reads sent before a re-list (read_first)
+
+    def read_first(self, scope: str, relist: Task) -> Task:
+        """The scope's balance read, then (its follow-up) the re-list of its ledger: the balance is read
+        during the refresh, not after it, and everything created by the read's instant is in what the
+        re-list returns, as the comparison requires. Once a run: a scope read already just re-lists."""
+        if scope in self.read or scope in self._reading:
+            return relist
+        self._reading.add(scope)
+        return BalanceRead(scope, self, [relist])
 
     def run(self, scopes: list[str]) -> None:
         if not scopes:
             return
-        differing = self._compare(scopes)
+        unread = [scope for scope in scopes if scope not in self.read]  # read during the refresh: compared now
+        if unread:
+            self.engine.scheduler.submit(BalanceRead(scope, self) for scope in unread)
+            self.engine.scheduler.run_until_idle()
+        differing = self._compare(scopes, fresh=False)
         for attempt in range(CATCH_UPS):
             if not differing:
                 break

@@ -470,6 +470,13 @@ class ReplayEvents(Task):
     next_watermark: int = 0
     cursor: str | None = None
     seen: set[tuple[str, str]] = field(default_factory=set)  # (table, id) already given their newest snapshot
+    order: int = field(default_factory=lambda: next(_ORDER))
+
+    def rank(self, engine: SyncEngine) -> tuple[float, int]:
+        """The platform's first (every scope's refreshes wait for its replay: `refresh_early`), then by
+        scope in the order queued, a scope's next page keeping its place (a replay of several pages is a
+        chain: sent to the back of the queue each time, it would end the run)."""
+        return (-1.0 if self.scope == PLATFORM else 0.0, self.order)
 
     def run(self, engine: SyncEngine) -> tuple[Write | None, list[Task]]:
         if self.cursor is None:
@@ -1006,6 +1013,10 @@ class SyncEngine:
         self._touched: dict[str, int] = {}  # scope -> earliest event created applied this run
         self._retrieve: dict[tuple[str, str, str], str] = {}  # (scope, resource, id) -> the scope whose events asked
         self._refreshed: set[str] = set()  # scopes whose refreshes are under way
+        self._replayed: set[str] = set()  # scopes whose replay is committed (refresh_early)
+        self._relisted_from: dict[str, int] = {}  # scope -> the oldest created its ledger was re-listed from
+        self.mode = "full"
+        self._refresh_said = False  # the progress line that refreshes began (once a run)
         # scope -> earliest Stripe time at which another scope's event moved money in it without an event
         # of its own there (an application fee refunded: a credit in the account the fee came from)
         self._moved: dict[str, int] = {}
@@ -1031,7 +1042,7 @@ class SyncEngine:
         self.scheduler.fail(SyncCancelled(why))
 
     def run(self, full: bool = False) -> SyncResult:
-        mode = "full" if full or not self.store.units("events") else "incremental"
+        mode = self.mode = "full" if full or not self.store.units("events") else "incremental"
         earlier = self.store.runs()
         self._after_cut_run = bool(earlier) and earlier[-1]["status"] != "succeeded"  # killed or failed
         run_id = self.store.start_run(mode)
@@ -1129,8 +1140,9 @@ class SyncEngine:
             self.note(f"{table}: removed {extra:,} duplicate rows (same id and scope) left by an earlier run")
 
     def _refresh_phase(self) -> None:
-        """Objects that change without events: new/pending balance transactions, related objects (the
-        platform's own are under way since its replay was committed: `refresh_early`)."""
+        """Objects that change without events: new/pending balance transactions, related objects (most are
+        under way already: each scope's since its replay and the platform's were committed, `refresh_early`);
+        here what is left, and pending balance transactions that became due, in one query for all scopes."""
         tasks = self._refresh_tasks(lambda scope: scope not in self._refreshed)
         if tasks and self.progress:
             self.progress(f"refreshing what changed without events: {len(tasks)} requests")
@@ -1138,14 +1150,26 @@ class SyncEngine:
         self.scheduler.run_until_idle()
 
     def refresh_early(self, scope: str) -> None:
-        """Once the platform's replay is committed, its refreshes start beside the other scopes' listing
-        and replay rather than after them: no other scope's events ask anything of the platform's objects
-        but its accounts (retrieved at the end, after those scopes' replays)."""
-        if scope == PLATFORM:
-            self.scheduler.submit(self._refresh_tasks(lambda other: other == scope))
+        """A scope's replay is committed: its refreshes start now, beside the other scopes' listing and
+        replay, rather than after all of them, once the platform's replay is committed too (the only
+        scope whose events ask something of others: a transfer's destination, a refunded fee's account;
+        an account's events ask of the platform only its own account row, retrieved after both)."""
+        with self._related_lock:
+            self._replayed.add(scope)
+            ready = set(self._replayed) if scope == PLATFORM else {scope} if PLATFORM in self._replayed else set()
+        tasks = self._refresh_tasks(lambda other: other == PLATFORM) if PLATFORM in ready else []
+        accounts = ready - {PLATFORM}
+        if accounts:  # their pending balance transactions come due in the refresh phase's one query for all
+            tasks += self._refresh_tasks(lambda other: other in accounts, pending=False)
+        if tasks and self.progress and not self._refresh_said:
+            self._refresh_said = True
+            self.progress(f"refreshing what changed without events: {len(tasks)} requests, more as scopes replay")
+        self.scheduler.submit(tasks)
 
-    def _refresh_tasks(self, include: Callable[[str], bool]) -> list[Task]:
-        """The refreshes the events of the scopes `include` accepts asked for (each scope's once a run)."""
+    def _refresh_tasks(self, include: Callable[[str], bool], pending: bool = True) -> list[Task]:
+        """The refreshes the events of the scopes `include` accepts asked for (each scope's once a run, but
+        again if something asks of it later), and with `pending` the re-lists of due pending balance
+        transactions (of any scope, if older than what its refresh re-listed)."""
         with self._related_lock:
             taken = {key: origin for key, origin in self._retrieve.items() if include(origin)}
             for key in taken:
@@ -1156,8 +1180,8 @@ class SyncEngine:
         tasks: list[Task] = [Retrieve(*key) for key in sorted(taken)]
         tasks += self._disputed_charges_tasks(scopes)
         relist: dict[tuple[str, str], int] = {}  # (scope, resource) -> re-list from
-        for scope, since in self._due_pending_balance_transactions().items():
-            if include(scope):
+        for scope, since in (self._due_pending_balance_transactions().items() if pending else ()):
+            if include(scope) or since < self._relisted_from.get(scope, since):
                 self._refreshed.add(scope)
                 relist[scope, "balance_transactions"] = since
         # New balance transactions: every touched scope's ledger is re-listed from its watermark (or from
@@ -1170,8 +1194,17 @@ class SyncEngine:
             relist[key] = min(relist.get(key, since), since)
         for (scope, resource), since in relist.items():
             kind = RelistWithSources if scope in self._with_sources and resource == "balance_transactions" else Relist
-            tasks.append(kind(scope, resource, since - EVENT_OVERLAP))
-        return tasks
+            task: Task = kind(scope, resource, since - EVENT_OVERLAP)
+            with self._related_lock:
+                self._relisted_from[scope] = min(since, self._relisted_from.get(scope, since))
+            tasks.append(self.ledger.read_first(scope, task) if self._checks_ledger(scope) else task)
+        # An account that left the platform before this run is never asked again (its data stays as it was),
+        # though the platform's events (a transfer to it, re-read in the replay's overlap) may name it.
+        return [task for task in tasks if getattr(task, "scope", None) not in self._gone]
+
+    def _checks_ledger(self, scope: str) -> bool:
+        """Whether the ledger check will ask this scope's balance (SyncEngine.ledger_scopes)."""
+        return self.mode == "incremental" and scope not in self._gone and scope not in self._lost
 
     def _ledger_since(self, scopes: set[str]) -> dict[str, int]:
         """Per scope of `scopes` whose ledger may have moved, the Stripe time its re-list starts from: the
@@ -1365,10 +1398,12 @@ class SyncEngine:
                 # transaction, so one re-list of those, sources expanded, brings them all.
                 destination = _id(obj["destination"])
                 self._with_sources[destination] = min(self._with_sources.get(destination, created), created)
+                self._refreshed.discard(destination)  # refreshed early (not expected): again in the refresh phase
             if kind.startswith("application_fee.") and obj.get("account") and scope == PLATFORM:
                 # A fee refund credits the account the fee came from, with no event in that account.
                 account = _id(obj["account"])
                 self._moved[account] = min(self._moved.get(account, created), created)
+                self._refreshed.discard(account)
 
     def count_stream(self, task: Task, write: Write | None) -> None:
         if write is None:
