@@ -28,10 +28,10 @@ SEASON_ACCOUNTS: list[dict[str, Any]] = [
      "counts": (12, 4), "case": "nc_between"},
     {"name": "Sunset Studio Services", "state": "CA", "city": "Los Angeles", "postal": "90028",
      "line1": "6801 Hollywood Blvd", "business_type": "individual", "tin": "ssn", "type": "express",
-     "flow": "transfer", "amount": 25_000, "counts": (6, 2), "case": "nec_combined"},
+     "flow": "transfer", "amount": 25_000, "counts": (10, 2), "case": "nec_combined"},  # $2,500: over $2,000 too
     {"name": "Back Bay Design Co.", "state": "MA", "city": "Boston", "postal": "02116", "line1": "500 Boylston St",
      "business_type": "company", "tin": "ein", "type": "express", "flow": "transfer", "amount": 30_000,
-     "counts": (4, 2), "case": "nec_direct"},
+     "counts": (8, 2), "case": "nec_direct"},  # $2,400 a year: over the NEC line in every year ($600; $2,000 from 2026)
     {"name": "Alpen Imports", "state": "TX", "city": "Houston", "postal": "77002", "line1": "901 Bagby St",
      "business_type": "company", "tin": "ein", "type": "custom", "flow": "direct", "amount": 10_000,
      "counts": (215, 10), "currency": "eur", "case": "eur_only"},
